@@ -1,0 +1,1 @@
+"""plainclaim issuer: signing keys, issuance, and the trust authority's tools."""

@@ -1,0 +1,91 @@
+"""What a verification returns: a frozen, typed verdict a clerk and a program can both read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from verifier.claims import StatusRef
+from verifier.errors import PlainclaimError, Status
+from verifier.messages import clerk_message, valid_message
+
+
+@dataclass(frozen=True, slots=True)
+class Benefit:
+    """A benefit: its code and the display name the trust list gives it."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerInfo:
+    """An issuer: its id and its display name from the trust list."""
+
+    issuer_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCredential:
+    """What a valid credential proves, and nothing more: there is nothing more in it."""
+
+    credential_id: str
+    benefit: Benefit
+    issuer: IssuerInfo
+    valid_from: datetime
+    valid_until: datetime
+    status_ref: StatusRef
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The verdict: VALID, INVALID or INDETERMINATE, with a stable reason code.
+
+    ``message`` is for the clerk; ``reason`` is for programs (it never changes between
+    releases); ``credential`` is set only when the status is VALID.
+    """
+
+    status: Status
+    reason: str
+    message: str
+    credential: VerifiedCredential | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_valid(self) -> bool:
+        """True only for a VALID verdict."""
+        return self.status is Status.VALID
+
+    @classmethod
+    def valid(
+        cls, credential: VerifiedCredential, warnings: tuple[str, ...] = ()
+    ) -> VerificationResult:
+        """A VALID verdict for ``credential``."""
+        return cls(Status.VALID, "valid", valid_message(credential), credential, warnings)
+
+    @classmethod
+    def from_error(cls, error: PlainclaimError) -> VerificationResult:
+        """The verdict for a refusal: status and message follow the error's reason code."""
+        return cls(error.status, error.reason, clerk_message(error.reason))
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready rendering (for ``--json`` and web APIs)."""
+        out: dict[str, object] = {
+            "status": self.status.value,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.credential is not None:
+            cred = self.credential
+            out["credential"] = {
+                "credential_id": cred.credential_id,
+                "benefit": {"code": cred.benefit.code, "name": cred.benefit.name},
+                "issuer": {"id": cred.issuer.issuer_id, "name": cred.issuer.name},
+                "valid_from": cred.valid_from.isoformat(),
+                "valid_until": cred.valid_until.isoformat(),
+                "status_ref": {"list_id": cred.status_ref.list_id, "index": cred.status_ref.index},
+            }
+        return out

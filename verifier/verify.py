@@ -1,0 +1,138 @@
+"""``verify()``: from QR text or image to a verdict, offline.
+
+The checks run in the order of docs/format.md, section "Verification", and the first failure
+decides the reason code:
+
+1. input size and charset;            5. signature, with the algorithm the trust list fixes;
+2. prefix and digit decoding;         6. the closed claim set;
+3. strict JWS parse;                  7. the issuer may vouch for the benefit;
+4. key lookup by ``kid`` within the   8. the validity window, with clock-skew leeway;
+   claimed issuer, then trust list    9. holder binding (reserved in format 1).
+   freshness;
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, TYPE_CHECKING, Final, Union
+
+from verifier import errors
+from verifier.claims import CredentialClaims
+from verifier.jws import CREDENTIAL_TYP, UnverifiedJws, check_kid, parse_compact, verify_signature
+from verifier.qrtext import decode_qr_text
+from verifier.result import Benefit, IssuerInfo, VerificationResult, VerifiedCredential
+from verifier.trust import TrustedKey, TrustList
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+#: QR text (``str``), or an image: a path, its bytes, an open binary file or a PIL image.
+#: A ``str`` is always QR text; pass a :class:`pathlib.Path` for an image file.
+CredentialSource = Union[str, "os.PathLike[str]", bytes, IO[bytes], "Image.Image"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPolicy:
+    """How strict a verifier is where the spec leaves a choice."""
+
+    #: Tolerated difference between the verifier's clock and the issuer's.
+    clock_skew: timedelta = timedelta(minutes=5)
+
+
+DEFAULT_POLICY: Final = VerifyPolicy()
+
+
+def verify(
+    source: CredentialSource,
+    trust: TrustList,
+    *,
+    now: datetime | None = None,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> VerificationResult:
+    """Verify a credential offline and return the verdict; never raises for bad input.
+
+    ``trust`` is a trust list already verified against the pinned anchor (see
+    :func:`verifier.trust_dir.load_trust_list`). ``now`` defaults to the current time and must
+    be timezone-aware.
+    """
+    try:
+        return VerificationResult.valid(verify_or_raise(source, trust, now=now, policy=policy))
+    except errors.UsageError:
+        raise
+    except errors.PlainclaimError as error:
+        return VerificationResult.from_error(error)
+
+
+def verify_or_raise(
+    source: CredentialSource,
+    trust: TrustList,
+    *,
+    now: datetime | None = None,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> VerifiedCredential:
+    """Like :func:`verify`, but return the credential or raise the refusal's error."""
+    timestamp = _timestamp(now)
+    leeway = policy.clock_skew.total_seconds()
+    jws = parse_compact(decode_qr_text(_qr_text(source)), CREDENTIAL_TYP)
+    key = _find_key(jws, trust, timestamp)
+    if trust.is_expired_at(timestamp, leeway):
+        raise errors.TrustListExpired("the trust list has expired")
+    verify_signature(jws, key.public_key, key.alg)
+    claims = CredentialClaims.from_payload(jws.unverified_payload)
+    issuer = trust.issuers[claims.issuer_id]
+    benefit_name = issuer.benefits.get(claims.benefit)
+    if benefit_name is None:
+        raise errors.BenefitNotAllowed(f"{claims.issuer_id} may not vouch for {claims.benefit}")
+    if timestamp < claims.not_before - leeway:
+        raise errors.NotYetValid("before nbf")
+    if timestamp >= claims.expires + leeway:
+        raise errors.Expired("at or after exp")
+    if claims.holder_jwk is not None:
+        raise errors.HolderProofRequired("holder binding is reserved in format 1")
+    return VerifiedCredential(
+        credential_id=claims.credential_id,
+        benefit=Benefit(claims.benefit, benefit_name),
+        issuer=IssuerInfo(issuer.issuer_id, issuer.name),
+        valid_from=datetime.fromtimestamp(claims.not_before, UTC),
+        valid_until=datetime.fromtimestamp(claims.expires, UTC),
+        status_ref=claims.status,
+    )
+
+
+def _timestamp(now: datetime | None) -> float:
+    if now is None:
+        return datetime.now(UTC).timestamp()
+    if now.tzinfo is None:
+        raise errors.UsageError("now must be timezone-aware")
+    return now.timestamp()
+
+
+def _qr_text(source: CredentialSource) -> str:
+    if isinstance(source, str):
+        return source
+    # Imported here so that verifying QR text never pays for loading the image stack.
+    from verifier.scan import scan_credential_text
+
+    return scan_credential_text(source)
+
+
+def _find_key(jws: UnverifiedJws, trust: TrustList, timestamp: float) -> TrustedKey:
+    """Look the key up by kid, scoped to the issuer the (still unverified) payload claims."""
+    check_kid(jws.header.kid)
+    claimed_issuer = jws.unverified_payload.get("iss")
+    if claimed_issuer is None:
+        raise errors.MissingClaim("iss is missing")
+    if not isinstance(claimed_issuer, str):
+        raise errors.ClaimType("iss must be a string")
+    if claimed_issuer not in trust.issuers:
+        raise errors.UnknownIssuer("the issuer is not on the trust list")
+    key = trust.keys_by_kid.get(jws.header.kid)
+    if key is None:
+        raise errors.UnknownKey("no key with this kid on the trust list")
+    if key.issuer_id != claimed_issuer:
+        raise errors.KeyOfAnotherIssuer("the kid belongs to another issuer")
+    if not key.is_valid_at(timestamp):
+        raise errors.KeyNotValid("the key is outside its validity window")
+    return key
