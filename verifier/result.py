@@ -42,15 +42,21 @@ class VerifiedCredential:
 class VerificationResult:
     """The verdict: VALID, INVALID or INDETERMINATE, with a stable reason code.
 
-    ``message`` is for the clerk; ``reason`` is for programs (it never changes between
-    releases); ``credential`` is set only when the status is VALID.
+    ``reason`` is for programs (it never changes between releases); ``message`` is for the
+    clerk; ``credential`` is set only when the status is VALID.
     """
 
     status: Status
     reason: str
-    message: str
     credential: VerifiedCredential | None = None
     warnings: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The clerk's message, in plain words (derived from the reason and credential)."""
+        if self.credential is not None:
+            return valid_message(self.credential)
+        return clerk_message(self.reason)
 
     @property
     def is_valid(self) -> bool:
@@ -62,12 +68,12 @@ class VerificationResult:
         cls, credential: VerifiedCredential, warnings: tuple[str, ...] = ()
     ) -> VerificationResult:
         """A VALID verdict for ``credential``."""
-        return cls(Status.VALID, "valid", valid_message(credential), credential, warnings)
+        return cls(Status.VALID, "valid", credential, warnings)
 
     @classmethod
     def from_error(cls, error: PlainclaimError) -> VerificationResult:
         """The verdict for a refusal: status and message follow the error's reason code."""
-        return cls(error.status, error.reason, clerk_message(error.reason))
+        return cls(error.status, error.reason)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready rendering (for ``--json`` and web APIs)."""

@@ -1,0 +1,161 @@
+"""``plainclaim-verify``: check one credential offline and answer VALID, INVALID or INDETERMINATE.
+
+Usage::
+
+    plainclaim-verify [--trust-dir DIR] [--at ISO8601] [--json] INPUT
+
+INPUT is an image file (PNG, JPEG, WebP), a ``.txt`` file holding QR text, the QR text itself,
+or ``-`` to read the QR text from standard input, which is what a keyboard-wedge scanner types
+(trailing CR, LF and Tab are ignored).
+
+Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64 usage error, 66 input file missing,
+78 trust directory not configured. Nothing is sent anywhere and nothing is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from verifier import errors
+from verifier.errors import Status
+from verifier.result import VerificationResult
+
+EXIT_CODES: Final = {Status.VALID: 0, Status.INVALID: 1, Status.INDETERMINATE: 2}
+EX_NOINPUT: Final = 66
+TRUST_DIR_ENV: Final = "PLAINCLAIM_TRUST_DIR"
+_IMAGE_SUFFIXES: Final = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+_TEXT_SUFFIX: Final = ".txt"
+# Room for the longest accepted QR text plus a scanner's line endings; more is refused anyway.
+_MAX_TEXT_READ: Final = 8192
+
+
+def default_trust_dir() -> Path:
+    """``$PLAINCLAIM_TRUST_DIR``, else ``$XDG_DATA_HOME/plainclaim/trust``."""
+    if env := os.environ.get(TRUST_DIR_ENV):
+        return Path(env)
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "plainclaim" / "trust"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (public so the docs and tests can show the usage)."""
+    parser = argparse.ArgumentParser(
+        prog="plainclaim-verify",
+        description="Verify a plainclaim credential offline.",
+        epilog="Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64+ usage or setup error.",
+    )
+    parser.add_argument(
+        "--trust-dir",
+        type=Path,
+        default=None,
+        help=f"directory with anchor.jwk and trustlist.jwt (default: ${TRUST_DIR_ENV} "
+        "or ~/.local/share/plainclaim/trust)",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="ISO8601",
+        help="verify as of this time (default: now), e.g. 2027-01-31T12:00Z",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "input", metavar="INPUT", help="image file, .txt file, QR text, or - for stdin"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        now = _parse_time(args.at) if args.at else None
+        source = _read_input(args.input)
+        result = _verify(source, args.trust_dir or default_trust_dir(), now)
+    except errors.UsageError as exc:
+        print(f"plainclaim-verify: {exc.detail or exc.reason}", file=sys.stderr)
+        return exc.exit_code
+    except _MissingInput as exc:
+        print(f"plainclaim-verify: no such file: {exc}", file=sys.stderr)
+        return EX_NOINPUT
+    _print(result, as_json=args.json)
+    return EXIT_CODES[result.status]
+
+
+class _MissingInput(Exception):
+    pass
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise errors.UsageError(f"--at: not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise errors.UsageError("--at needs a time zone, e.g. 2027-01-31T12:00Z")
+    return moment
+
+
+def _read_input(arg: str) -> str | Path:
+    """QR text (``str``) or an image path, from the INPUT argument."""
+    if arg == "-":
+        return sys.stdin.read(_MAX_TEXT_READ)
+    path = Path(arg)
+    suffix = path.suffix.lower()
+    if suffix == _TEXT_SUFFIX or suffix in _IMAGE_SUFFIXES:
+        if not path.is_file():
+            raise _MissingInput(arg)
+        if suffix == _TEXT_SUFFIX:
+            with path.open(encoding="ascii", errors="replace") as handle:
+                return handle.read(_MAX_TEXT_READ)
+        return path
+    if ":" not in arg and path.is_file():
+        return path  # an image without the usual suffix
+    return arg
+
+
+def _verify(source: str | Path, trust_dir: Path, now: datetime | None) -> VerificationResult:
+    from verifier.trust_dir import load_trust_list
+    from verifier.verify import verify
+
+    if not trust_dir.is_dir():
+        raise errors.ConfigurationError(
+            f"trust directory {trust_dir} does not exist: pass --trust-dir or sync one first"
+        )
+    try:
+        trust_list = load_trust_list(trust_dir)
+    except errors.UsageError:
+        raise
+    except errors.PlainclaimError as error:
+        return VerificationResult.from_error(error)
+    return verify(source, trust_list, now=now)
+
+
+def _print(result: VerificationResult, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    print(result.status.value)
+    print(result.message)
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
+    credential = result.credential
+    if credential is not None:
+        print(f"  Benefit:     {credential.benefit.name} ({credential.benefit.code})")
+        print(f"  Issuer:      {credential.issuer.name} ({credential.issuer.issuer_id})")
+        print(f"  Valid from:  {credential.valid_from:%Y-%m-%d %H:%M} UTC")
+        print(f"  Valid until: {credential.valid_until:%Y-%m-%d %H:%M} UTC")
+        print(f"  Credential:  {credential.credential_id}")
+    else:
+        print(f"  Reason code: {result.reason}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
