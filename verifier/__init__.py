@@ -2,8 +2,9 @@
 
 The public surface, re-exported explicitly::
 
-    from verifier import verify, load_trust_list, Status
-    result = verify(qr_text_or_image, load_trust_list(Path("trust")))
+    from verifier import Status, load_trust_store, verify
+    store = load_trust_store(Path("trust"))
+    result = verify(qr_text_or_image, store.trust_list, status=store.status)
     if result.status is Status.VALID: ...
 """
 
@@ -11,8 +12,9 @@ from verifier.claims import CredentialClaims, StatusRef
 from verifier.errors import PlainclaimError, Status
 from verifier.qrtext import PREFIX, decode_qr_text, encode_qr_text
 from verifier.result import Benefit, IssuerInfo, VerificationResult, VerifiedCredential
+from verifier.status_store import StatusStore
 from verifier.trust import AnchorKey, TrustedIssuer, TrustedKey, TrustList
-from verifier.trust_dir import load_trust_list
+from verifier.trust_dir import TrustStore, load_trust_list, load_trust_store
 from verifier.verify import DEFAULT_POLICY, CredentialSource, VerifyPolicy, verify, verify_or_raise
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "PlainclaimError",
     "Status",
     "StatusRef",
+    "StatusStore",
     "TrustList",
+    "TrustStore",
     "TrustedIssuer",
     "TrustedKey",
     "VerificationResult",
@@ -35,6 +39,7 @@ __all__ = [
     "decode_qr_text",
     "encode_qr_text",
     "load_trust_list",
+    "load_trust_store",
     "verify",
     "verify_or_raise",
 ]

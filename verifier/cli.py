@@ -3,6 +3,7 @@
 Usage::
 
     plainclaim-verify [--trust-dir DIR] [--at ISO8601] [--json] INPUT
+    plainclaim-verify sync SOURCE [--trust-dir DIR] [--anchor FILE]
 
 INPUT is an image file (PNG, JPEG, WebP), a ``.txt`` file holding QR text, the QR text itself,
 or ``-`` to read the QR text from standard input, which is what a keyboard-wedge scanner types
@@ -10,6 +11,11 @@ or ``-`` to read the QR text from standard input, which is what a keyboard-wedge
 
 Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64 usage error, 66 input file missing,
 78 trust directory not configured. Nothing is sent anywhere and nothing is logged.
+
+``sync`` fetches the trust list and the status lists it names from SOURCE (a directory, e.g. a
+USB stick, or an http(s) URL), verifies them and stores them in the trust directory. Exit
+status: 0 done, 65 the source's data was refused (bad signature, older than the cache), 69 the
+source could not be read, 78 no pinned anchor (give ``--anchor`` the first time).
 """
 
 from __future__ import annotations
@@ -73,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["sync"]:
+        return _sync_main(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         now = _parse_time(args.at) if args.at else None
         source = _read_input(args.input)
@@ -87,6 +96,46 @@ def main(argv: list[str] | None = None) -> int:
         return EX_NOINPUT
     _print(result, as_json=args.json)
     return EXIT_CODES[result.status]
+
+
+EX_DATAERR: Final = 65
+
+
+def _sync_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="plainclaim-verify sync",
+        description="Fetch and verify the trust list and status lists for offline use.",
+    )
+    parser.add_argument(
+        "source", metavar="SOURCE", help="directory (e.g. a USB stick) or http(s) URL"
+    )
+    parser.add_argument(
+        "--trust-dir", type=Path, default=None, help="the trust directory to update"
+    )
+    parser.add_argument(
+        "--anchor", type=Path, help="pin this anchor.jwk first (new trust directory)"
+    )
+    args = parser.parse_args(argv)
+    trust_dir: Path = args.trust_dir or default_trust_dir()
+    from verifier.sync import install_anchor, open_source, sync
+
+    try:
+        if args.anchor:
+            install_anchor(trust_dir, args.anchor)
+        report = sync(open_source(args.source), trust_dir)
+    except errors.UsageError as exc:
+        print(f"plainclaim-verify sync: {exc.detail or exc.reason}", file=sys.stderr)
+        return exc.exit_code
+    except errors.PlainclaimError as exc:
+        print(f"plainclaim-verify sync: refused ({exc.reason}): {exc.detail}", file=sys.stderr)
+        return EX_DATAERR
+    print(f"Trust list {report.trust_list_sequence}: {report.issuers} issuers.")
+    print(f"Status lists updated: {len(report.status_lists_updated)}")
+    for name in report.status_lists_kept:
+        print(f"Kept the newer cached status list {name} (the source had an older one).")
+    for issuer_id in report.issuers_without_lists:
+        print(f"Warning: the source has no status lists for {issuer_id}.")
+    return 0
 
 
 class _MissingInput(Exception):
@@ -122,7 +171,7 @@ def _read_input(arg: str) -> str | Path:
 
 
 def _verify(source: str | Path, trust_dir: Path, now: datetime | None) -> VerificationResult:
-    from verifier.trust_dir import load_trust_list
+    from verifier.trust_dir import load_trust_store
     from verifier.verify import verify
 
     if not trust_dir.is_dir():
@@ -130,12 +179,12 @@ def _verify(source: str | Path, trust_dir: Path, now: datetime | None) -> Verifi
             f"trust directory {trust_dir} does not exist: pass --trust-dir or sync one first"
         )
     try:
-        trust_list = load_trust_list(trust_dir)
+        store = load_trust_store(trust_dir)
     except errors.UsageError:
         raise
     except errors.PlainclaimError as error:
-        return VerificationResult.from_error(error)
-    return verify(source, trust_list, now=now)
+        return VerificationResult.from_error(error, checked_at=now)
+    return verify(source, store.trust_list, status=store.status, now=now)
 
 
 def _print(result: VerificationResult, *, as_json: bool) -> None:

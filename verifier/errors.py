@@ -26,6 +26,7 @@ they are called; nothing else escapes the public API.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -309,7 +310,14 @@ class StatusListInvalid(StatusUnavailable):
 
 
 class StatusStale(StatusUnavailable):
+    """The synced status data is older than the policy allows (or past its ``exp``)."""
+
     reason = "status_stale"
+
+    def __init__(self, detail: str = "", *, as_of: datetime | None = None) -> None:
+        super().__init__(detail)
+        #: When the issuer vouched for the status data the verifier holds.
+        self.as_of = as_of
 
 
 class StatusIndexOutOfRange(StatusUnavailable):
@@ -336,6 +344,13 @@ class UsageError(PlainclaimError):
 
     reason = "usage_error"
     exit_code: ClassVar[int] = 64
+
+
+class SyncFailed(UsageError):
+    """A sync source could not be read (unreachable, missing files, too large)."""
+
+    reason = "sync_failed"
+    exit_code = 69  # EX_UNAVAILABLE
 
 
 class ConfigurationError(UsageError):

@@ -5,6 +5,7 @@ Keyed by the stable reason codes of :mod:`verifier.errors`, so a translation is 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -70,14 +71,23 @@ MESSAGES: Final[dict[str, str]] = {
     "status_list_invalid": "Cannot confirm that the credential is not withdrawn: the status data on this device is damaged. Sync the verifier, then scan again.",
     "status_stale": "Cannot confirm that the credential is not withdrawn: the status data on this device is too old. Sync the verifier, then scan again.",
     "holder_proof_required": "Cannot check here: this credential must be presented together with the holder's device, which this verifier cannot check yet.",
+    "sync_failed": "The verifier could not fetch new trust data. Check the network or the USB stick, then sync again.",
     "usage_error": "The verifier was started with wrong settings. Ask your IT contact.",
     "configuration_error": "The verifier is not set up correctly. Ask your IT contact.",
 }
 
 
-def clerk_message(reason: str) -> str:
-    """The clerk's message for a reason code."""
-    return MESSAGES.get(reason, "Cannot check this credential. Scan again or ask your IT contact.")
+def clerk_message(
+    reason: str, *, status_as_of: datetime | None = None, now: datetime | None = None
+) -> str:
+    """The clerk's message for a reason code (with the data's age for stale status data)."""
+    message = MESSAGES.get(
+        reason, "Cannot check this credential. Scan again or ask your IT contact."
+    )
+    if status_as_of is not None:
+        age = age_description(status_as_of, now or datetime.now(UTC))
+        message += f" The revocation data on this device is {age} old."
+    return message
 
 
 def valid_message(credential: VerifiedCredential) -> str:
@@ -86,3 +96,13 @@ def valid_message(credential: VerifiedCredential) -> str:
         f"VALID: {credential.issuer.name} confirms that the holder qualifies for "
         f"{credential.benefit.name}, until {credential.valid_until:%d %B %Y %H:%M} UTC."
     )
+
+
+def age_description(as_of: datetime, now: datetime) -> str:
+    """How old data is, in the words a clerk reads: "3 hours", "9 days"."""
+    seconds = max(0, int((now - as_of).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"

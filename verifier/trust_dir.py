@@ -5,6 +5,7 @@ Layout (``plainclaim-verify --trust-dir DIR``)::
     DIR/anchor.jwk       the pinned trust-anchor public key (installed once, by hand)
     DIR/trustlist.jwt    the signed trust list
     DIR/state.json       the highest trust list sequence accepted so far (rollback guard)
+    DIR/status/ISSUER/N.jwt   status list N of ISSUER (see :mod:`verifier.status_store`)
 """
 
 from __future__ import annotations
@@ -13,16 +14,32 @@ import contextlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from verifier import errors
+from verifier.status_store import StatusStore
 from verifier.trust import AnchorKey, TrustList
 
 ANCHOR_FILE: Final = "anchor.jwk"
 TRUST_LIST_FILE: Final = "trustlist.jwt"
 STATE_FILE: Final = "state.json"
 _MAX_SMALL_FILE: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TrustStore:
+    """Everything a verifier synced: the verified trust list and the status lists."""
+
+    trust_list: TrustList
+    status: StatusStore
+
+
+def load_trust_store(trust_dir: Path) -> TrustStore:
+    """Load a trust directory for verification (see :func:`load_trust_list`)."""
+    trust_list = load_trust_list(trust_dir)
+    return TrustStore(trust_list, StatusStore(trust_dir, trust_list))
 
 
 def load_anchor(trust_dir: Path) -> AnchorKey:

@@ -7,8 +7,10 @@ decides the reason code:
 2. prefix and digit decoding;         6. the closed claim set;
 3. strict JWS parse;                  7. the issuer may vouch for the benefit;
 4. key lookup by ``kid`` within the   8. the validity window, with clock-skew leeway;
-   claimed issuer, then trust list    9. holder binding (reserved in format 1).
-   freshness;
+   claimed issuer, then trust list    9. revocation status, from synced status lists;
+   freshness;                         10. holder binding (reserved in format 1).
+
+Token-level failures come first: an expired credential is expired whatever its status.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from typing import IO, TYPE_CHECKING, Final, Union
 from verifier import errors
 from verifier.claims import CredentialClaims
 from verifier.jws import CREDENTIAL_TYP, UnverifiedJws, check_kid, parse_compact, verify_signature
+from verifier.messages import age_description
 from verifier.qrtext import decode_qr_text
 from verifier.result import Benefit, IssuerInfo, VerificationResult, VerifiedCredential
-from verifier.trust import TrustedKey, TrustList
+from verifier.status_list import StatusValue
+from verifier.status_store import StatusStore
+from verifier.trust import TrustedIssuer, TrustedKey, TrustList
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,6 +44,10 @@ class VerifyPolicy:
 
     #: Tolerated difference between the verifier's clock and the issuer's.
     clock_skew: timedelta = timedelta(minutes=5)
+    #: Status data older than this still gives VALID, with a warning to sync soon.
+    status_warn_age: timedelta = timedelta(days=2)
+    #: Status data older than this cannot confirm "not revoked": INDETERMINATE, never VALID.
+    status_max_age: timedelta = timedelta(days=7)
 
 
 DEFAULT_POLICY: Final = VerifyPolicy()
@@ -48,27 +57,32 @@ def verify(
     source: CredentialSource,
     trust: TrustList,
     *,
+    status: StatusStore | None = None,
     now: datetime | None = None,
     policy: VerifyPolicy = DEFAULT_POLICY,
 ) -> VerificationResult:
     """Verify a credential offline and return the verdict; never raises for bad input.
 
-    ``trust`` is a trust list already verified against the pinned anchor (see
-    :func:`verifier.trust_dir.load_trust_list`). ``now`` defaults to the current time and must
-    be timezone-aware.
+    ``trust`` is a trust list already verified against the pinned anchor, ``status`` the
+    synced status lists (both from :func:`verifier.trust_dir.load_trust_store`). Without
+    ``status``, a credential from an issuer that publishes status lists is INDETERMINATE:
+    "not revoked" is never assumed. ``now`` defaults to the current time and must be
+    timezone-aware.
     """
     try:
-        return VerificationResult.valid(verify_or_raise(source, trust, now=now, policy=policy))
+        credential = verify_or_raise(source, trust, status=status, now=now, policy=policy)
     except errors.UsageError:
         raise
     except errors.PlainclaimError as error:
-        return VerificationResult.from_error(error)
+        return VerificationResult.from_error(error, checked_at=now)
+    return VerificationResult.valid(credential, _status_warnings(credential, now, policy))
 
 
 def verify_or_raise(
     source: CredentialSource,
     trust: TrustList,
     *,
+    status: StatusStore | None = None,
     now: datetime | None = None,
     policy: VerifyPolicy = DEFAULT_POLICY,
 ) -> VerifiedCredential:
@@ -89,6 +103,7 @@ def verify_or_raise(
         raise errors.NotYetValid("before nbf")
     if timestamp >= claims.expires + leeway:
         raise errors.Expired("at or after exp")
+    status_as_of = _check_status(issuer, claims, status, timestamp, policy)
     if claims.holder_jwk is not None:
         raise errors.HolderProofRequired("holder binding is reserved in format 1")
     return VerifiedCredential(
@@ -98,7 +113,50 @@ def verify_or_raise(
         valid_from=datetime.fromtimestamp(claims.not_before, UTC),
         valid_until=datetime.fromtimestamp(claims.expires, UTC),
         status_ref=claims.status,
+        status_as_of=status_as_of,
     )
+
+
+def _check_status(
+    issuer: TrustedIssuer,
+    claims: CredentialClaims,
+    status: StatusStore | None,
+    timestamp: float,
+    policy: VerifyPolicy,
+) -> datetime | None:
+    """Check the credential's status entry; returns when the issuer vouched for it.
+
+    None means the issuer publishes no status lists, so there is nothing to check.
+    """
+    if issuer.status_uri is None:
+        return None
+    if status is None:
+        raise errors.StatusListMissing("no status data was given to the verifier")
+    check = status.check(issuer.issuer_id, claims.status)
+    # Revocation is final, so a revoked entry is believed however old the list; "valid" and
+    # "suspended" can change, so only fresh data may say them.
+    if check.value is StatusValue.INVALID:
+        raise errors.Revoked("the status list marks the credential revoked")
+    too_old = timestamp - check.as_of.timestamp() > policy.status_max_age.total_seconds()
+    if too_old or timestamp >= check.list_expires.timestamp() + policy.clock_skew.total_seconds():
+        raise errors.StatusStale("the synced status list is too old", as_of=check.as_of)
+    if check.value is StatusValue.SUSPENDED:
+        raise errors.Suspended("the status list marks the credential suspended")
+    if check.value is not StatusValue.VALID:
+        raise errors.StatusListInvalid(f"status value {int(check.value)} is not defined")
+    return check.as_of
+
+
+def _status_warnings(
+    credential: VerifiedCredential, now: datetime | None, policy: VerifyPolicy
+) -> tuple[str, ...]:
+    if credential.status_as_of is None:
+        return ()
+    moment = now or datetime.now(UTC)
+    if moment - credential.status_as_of <= policy.status_warn_age:
+        return ()
+    age = age_description(credential.status_as_of, moment)
+    return (f"The revocation data on this device is {age} old. Sync the verifier soon.",)
 
 
 def _timestamp(now: datetime | None) -> float:
