@@ -11,9 +11,9 @@ The public surface, re-exported explicitly::
 from verifier.claims import CredentialClaims, StatusRef
 from verifier.errors import PlainclaimError, Status
 from verifier.qrtext import PREFIX, decode_qr_text, encode_qr_text
-from verifier.result import Benefit, IssuerInfo, VerificationResult, VerifiedCredential
+from verifier.result import VerificationResult, VerifiedCredential
 from verifier.status_store import StatusStore
-from verifier.trust import AnchorKey, TrustedIssuer, TrustedKey, TrustList
+from verifier.trust import AnchorKey, Benefit, IssuerInfo, TrustedIssuer, TrustedKey, TrustList
 from verifier.trust_dir import TrustStore, load_trust_list, load_trust_store
 from verifier.verify import DEFAULT_POLICY, CredentialSource, VerifyPolicy, verify, verify_or_raise
 

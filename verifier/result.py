@@ -8,22 +8,7 @@ from datetime import datetime
 from verifier.claims import StatusRef
 from verifier.errors import PlainclaimError, Status, StatusStale
 from verifier.messages import clerk_message, valid_message
-
-
-@dataclass(frozen=True, slots=True)
-class Benefit:
-    """A benefit: its code and the display name the trust list gives it."""
-
-    code: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerInfo:
-    """An issuer: its id and its display name from the trust list."""
-
-    issuer_id: str
-    name: str
+from verifier.trust import Benefit, IssuerInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 _CLAIMS: Final = frozenset({"sub", "iat", "exp", "ttl", "status_list"})
 _LIST_MEMBERS: Final = frozenset({"bits", "lst", "size"})
 _ZLIB_WBITS: Final = 15  # a zlib header and trailer: neither raw deflate nor gzip
-_INFLATE_STEP: Final = 1 << 16
+_INFLATE_STEP: Final = 1 << 14
 # zopfli spends ~1 s per million 2-bit entries here; more iterations gain under 0.1 %.
 _ZOPFLI_ITERATIONS: Final = 5
 
@@ -179,11 +179,14 @@ class StatusList:
         """Wrap the byte array ``data`` of ``size`` entries of ``bits`` bits each.
 
         :raises StatusListInvalid: for a width, size or length that does not fit.
+        :raises UsageError: for ``data`` that is not ``bytes``.
         """
         _check_max_bytes(max_bytes)
         length = _byte_length(bits, size, max_bytes)
         # bytes only: nobody else may hold a mutable reference to a list being read.
-        if not isinstance(data, bytes) or len(data) != length:
+        if not isinstance(data, bytes):
+            raise errors.UsageError(f"data must be bytes, not {type(data).__name__}")
+        if len(data) != length:
             raise errors.StatusListInvalid(f"{size} entries of {bits} bits take {length} bytes")
         self._adopt(data, bits, size)
 
@@ -238,6 +241,8 @@ class StatusList:
         """The status code of entry ``index``, whatever its value (0 to 2**bits - 1).
 
         :raises StatusIndexOutOfRange: for an index the list does not hold.
+        :raises UsageError: for an index that is not an int: the credential's claims are typed
+            before they get here, so that is a caller's bug.
         """
         if type(index) is not int:
             raise errors.UsageError(f"status index must be an int, not {type(index).__name__}")
@@ -371,7 +376,7 @@ def _numeric_date(name: str, moment: datetime) -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise errors.UsageError(f"{name} must be an aware datetime")
     seconds = int(moment.timestamp())
-    if not 0 <= seconds <= MAX_TIMESTAMP:
+    if not 0 < seconds <= MAX_TIMESTAMP:
         raise errors.UsageError(f"{name} is outside the NumericDate range verifiers accept")
     return seconds
 

@@ -8,15 +8,13 @@ check touches only the one list its credential points to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from verifier import errors
 from verifier.claims import StatusRef
 from verifier.jws import STATUS_LIST_TYP, parse_compact, verify_signature
-from verifier.status_list import StatusListToken, StatusValue, parse_status_list_claims
+from verifier.status_list import StatusListToken, parse_status_list_claims
 from verifier.trust import TrustedIssuer, TrustList
 
 STATUS_DIR: Final = "status"
@@ -24,13 +22,14 @@ STATUS_DIR: Final = "status"
 MAX_STATUS_LIST_FILE_BYTES: Final = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class StatusCheck:
+class StatusCheck(NamedTuple):
     """The status a list gives for one credential, and when the issuer vouched for it."""
 
-    value: StatusValue
-    as_of: datetime
-    list_expires: datetime
+    #: The raw entry (compare with :class:`StatusValue` members; 3 is undefined in format 1).
+    value: int
+    #: The list's ``iat`` and ``exp``, in seconds since the epoch.
+    as_of: int
+    list_expires: int
 
 
 def status_list_path(trust_dir: Path, issuer_id: str, list_id: int) -> Path:
@@ -75,6 +74,8 @@ class StatusStore:
         self._trust_dir = trust_dir
         self._trust = trust
         self._lists: dict[tuple[str, int], StatusListToken] = {}
+        # (iat, exp) as epoch seconds per list, so that a check converts no datetimes.
+        self._times: dict[tuple[str, int], tuple[int, int]] = {}
 
     def status_list(self, issuer_id: str, list_id: int) -> StatusListToken:
         """The verified status list ``list_id`` of ``issuer_id``.
@@ -96,11 +97,14 @@ class StatusStore:
             raise errors.StatusListMissing(f"cannot read {path}: {exc}") from None
         parsed = verify_status_list_token(token, issuer, list_id, self._trust)
         self._lists[(issuer_id, list_id)] = parsed
+        self._times[(issuer_id, list_id)] = (
+            int(parsed.issued_at.timestamp()),
+            int(parsed.expires_at.timestamp()),
+        )
         return parsed
 
     def check(self, issuer_id: str, ref: StatusRef) -> StatusCheck:
         """The status entry a credential points to."""
         token = self.status_list(issuer_id, ref.list_id)
-        if ref.index >= len(token.status_list):
-            raise errors.StatusListInvalid("the credential's index is beyond its status list")
-        return StatusCheck(token.status_list.status(ref.index), token.issued_at, token.expires_at)
+        issued_at, expires_at = self._times[(issuer_id, ref.list_id)]
+        return StatusCheck(token.status_list.raw_status(ref.index), issued_at, expires_at)

@@ -21,7 +21,7 @@ for the list id, so an issuer can open a new list without a new trust list.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
@@ -98,15 +98,40 @@ class TrustedKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Benefit:
+    """A benefit: its code and the display name the trust list gives it."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerInfo:
+    """An issuer: its id and its display name from the trust list."""
+
+    issuer_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrustedIssuer:
     """One issuer of the trust list."""
 
     issuer_id: str
     name: str
     keys: Mapping[str, TrustedKey]
+    #: benefit code -> display name
     benefits: Mapping[str, str]
     #: Where status list N is published: ``{list}`` is replaced by N. None: no status lists.
     status_uri: str | None = None
+    # Built once per trust list, not once per verification.
+    info: IssuerInfo = field(init=False, repr=False, compare=False)
+    benefit_infos: Mapping[str, Benefit] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "info", IssuerInfo(self.issuer_id, self.name))
+        benefit_infos = {code: Benefit(code, name) for code, name in self.benefits.items()}
+        object.__setattr__(self, "benefit_infos", benefit_infos)
 
     def may_vouch_for(self, benefit: str) -> bool:
         """Whether the trust authority allows this issuer to vouch for ``benefit``."""

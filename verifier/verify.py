@@ -25,7 +25,7 @@ from verifier.claims import CredentialClaims
 from verifier.jws import CREDENTIAL_TYP, UnverifiedJws, check_kid, parse_compact, verify_signature
 from verifier.messages import age_description
 from verifier.qrtext import decode_qr_text
-from verifier.result import Benefit, IssuerInfo, VerificationResult, VerifiedCredential
+from verifier.result import VerificationResult, VerifiedCredential
 from verifier.status_list import StatusValue
 from verifier.status_store import StatusStore
 from verifier.trust import TrustedIssuer, TrustedKey, TrustList
@@ -69,13 +69,14 @@ def verify(
     "not revoked" is never assumed. ``now`` defaults to the current time and must be
     timezone-aware.
     """
+    moment = now or datetime.now(UTC)
     try:
-        credential = verify_or_raise(source, trust, status=status, now=now, policy=policy)
+        credential = verify_or_raise(source, trust, status=status, now=moment, policy=policy)
     except errors.UsageError:
         raise
     except errors.PlainclaimError as error:
-        return VerificationResult.from_error(error, checked_at=now)
-    return VerificationResult.valid(credential, _status_warnings(credential, now, policy))
+        return VerificationResult.from_error(error, checked_at=moment)
+    return VerificationResult.valid(credential, _status_warnings(credential, moment, policy))
 
 
 def verify_or_raise(
@@ -96,8 +97,8 @@ def verify_or_raise(
     verify_signature(jws, key.public_key, key.alg)
     claims = CredentialClaims.from_payload(jws.unverified_payload)
     issuer = trust.issuers[claims.issuer_id]
-    benefit_name = issuer.benefits.get(claims.benefit)
-    if benefit_name is None:
+    benefit = issuer.benefit_infos.get(claims.benefit)
+    if benefit is None:
         raise errors.BenefitNotAllowed(f"{claims.issuer_id} may not vouch for {claims.benefit}")
     if timestamp < claims.not_before - leeway:
         raise errors.NotYetValid("before nbf")
@@ -108,8 +109,8 @@ def verify_or_raise(
         raise errors.HolderProofRequired("holder binding is reserved in format 1")
     return VerifiedCredential(
         credential_id=claims.credential_id,
-        benefit=Benefit(claims.benefit, benefit_name),
-        issuer=IssuerInfo(issuer.issuer_id, issuer.name),
+        benefit=benefit,
+        issuer=issuer.info,
         valid_from=datetime.fromtimestamp(claims.not_before, UTC),
         valid_until=datetime.fromtimestamp(claims.expires, UTC),
         status_ref=claims.status,
@@ -135,24 +136,25 @@ def _check_status(
     check = status.check(issuer.issuer_id, claims.status)
     # Revocation is final, so a revoked entry is believed however old the list; "valid" and
     # "suspended" can change, so only fresh data may say them.
-    if check.value is StatusValue.INVALID:
+    if check.value == StatusValue.INVALID:
         raise errors.Revoked("the status list marks the credential revoked")
-    too_old = timestamp - check.as_of.timestamp() > policy.status_max_age.total_seconds()
-    if too_old or timestamp >= check.list_expires.timestamp() + policy.clock_skew.total_seconds():
-        raise errors.StatusStale("the synced status list is too old", as_of=check.as_of)
-    if check.value is StatusValue.SUSPENDED:
+    too_old = timestamp - check.as_of > policy.status_max_age.total_seconds()
+    if too_old or timestamp >= check.list_expires + policy.clock_skew.total_seconds():
+        raise errors.StatusStale(
+            "the synced status list is too old", as_of=datetime.fromtimestamp(check.as_of, UTC)
+        )
+    if check.value == StatusValue.SUSPENDED:
         raise errors.Suspended("the status list marks the credential suspended")
-    if check.value is not StatusValue.VALID:
+    if check.value != StatusValue.VALID:
         raise errors.StatusListInvalid(f"status value {int(check.value)} is not defined")
-    return check.as_of
+    return datetime.fromtimestamp(check.as_of, UTC)
 
 
 def _status_warnings(
-    credential: VerifiedCredential, now: datetime | None, policy: VerifyPolicy
+    credential: VerifiedCredential, moment: datetime, policy: VerifyPolicy
 ) -> tuple[str, ...]:
     if credential.status_as_of is None:
         return ()
-    moment = now or datetime.now(UTC)
     if moment - credential.status_as_of <= policy.status_warn_age:
         return ()
     age = age_description(credential.status_as_of, moment)
