@@ -1,0 +1,251 @@
+"""plainclaim-verify sync: from a directory (a USB stick) and from a web server on loopback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.demo_world import ISSUER, World, make_world
+from verifier import Status, load_trust_store, verify
+from verifier.cli import main
+from verifier.status_store import status_list_path
+from verifier.trust_dir import STATE_FILE, TRUST_LIST_FILE
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return make_world()
+
+
+def _publish(root: Path, world: World, *, sequence: int = 1, **status: object) -> Path:
+    """Lay out a sync source as the authority and the issuer publish it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / TRUST_LIST_FILE).write_text(world.signed_trust_list(sequence))
+    (root / "mosa").mkdir(exist_ok=True)
+    (root / "mosa" / "0.jwt").write_text(world.status_list_jws(size=4096, **status))  # type: ignore[arg-type]
+    return root
+
+
+def _anchor_file(tmp_path: Path, world: World) -> Path:
+    path = tmp_path / "anchor.jwk"
+    path.write_text(world.anchor_jwk())
+    return path
+
+
+def test_sync_from_directory_then_verify_offline(
+    tmp_path: Path, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _publish(tmp_path / "usb", world, revoked=(7,))
+    trust_dir = tmp_path / "trust"
+    code = main(
+        [
+            "sync",
+            str(source),
+            "--trust-dir",
+            str(trust_dir),
+            "--anchor",
+            str(_anchor_file(tmp_path, world)),
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    assert "Status lists updated: 1" in capsys.readouterr().out
+    assert status_list_path(trust_dir, ISSUER, 0).is_file()
+    assert (trust_dir / STATE_FILE).is_file()
+
+    store = load_trust_store(trust_dir)
+    assert (
+        verify(world.qr_text(index=8), store.trust_list, status=store.status).status is Status.VALID
+    )
+    assert verify(world.qr_text(index=7), store.trust_list, status=store.status).reason == "revoked"
+    assert main(["--trust-dir", str(trust_dir), world.qr_text(index=7)]) == 1
+
+
+@pytest.fixture
+def web_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_sync_from_web_server(tmp_path: Path, world: World, web_root: tuple[Path, str]) -> None:
+    root, url = web_root
+    _publish(root, world, suspended=(3,))
+    trust_dir = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "sync",
+                url,
+                "--trust-dir",
+                str(trust_dir),
+                "--anchor",
+                str(_anchor_file(tmp_path, world)),
+            ]
+        )
+        == 0
+    )
+    store = load_trust_store(trust_dir)
+    assert (
+        verify(world.qr_text(index=3), store.trust_list, status=store.status).reason == "suspended"
+    )
+
+
+def test_sync_refuses_an_older_trust_list(tmp_path: Path, world: World) -> None:
+    anchor = _anchor_file(tmp_path, world)
+    trust_dir = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "sync",
+                str(_publish(tmp_path / "new", world, sequence=5)),
+                "--trust-dir",
+                str(trust_dir),
+                "--anchor",
+                str(anchor),
+            ]
+        )
+        == 0
+    )
+    before = (trust_dir / TRUST_LIST_FILE).read_bytes()
+    assert (
+        main(
+            [
+                "sync",
+                str(_publish(tmp_path / "old", world, sequence=4)),
+                "--trust-dir",
+                str(trust_dir),
+            ]
+        )
+        == 65
+    )
+    assert (trust_dir / TRUST_LIST_FILE).read_bytes() == before
+
+
+def test_sync_keeps_a_newer_cached_status_list(
+    tmp_path: Path, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor = _anchor_file(tmp_path, world)
+    trust_dir = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "sync",
+                str(_publish(tmp_path / "fresh", world, revoked=(7,))),
+                "--trust-dir",
+                str(trust_dir),
+                "--anchor",
+                str(anchor),
+            ]
+        )
+        == 0
+    )
+    # A stale mirror: an older list in which entry 7 was not revoked yet.
+    assert (
+        main(
+            [
+                "sync",
+                str(_publish(tmp_path / "stale", world, issued_days_ago=1)),
+                "--trust-dir",
+                str(trust_dir),
+            ]
+        )
+        == 0
+    )
+    assert "Kept the newer cached status list mosa/0" in capsys.readouterr().out
+    store = load_trust_store(trust_dir)
+    assert verify(world.qr_text(index=7), store.trust_list, status=store.status).reason == "revoked"
+
+
+def test_sync_refuses_a_forged_trust_list(tmp_path: Path, world: World) -> None:
+    source = _publish(tmp_path / "usb", world)
+    (source / TRUST_LIST_FILE).write_text(make_world().signed_trust_list(9))  # another anchor
+    trust_dir = tmp_path / "trust"
+    code = main(
+        [
+            "sync",
+            str(source),
+            "--trust-dir",
+            str(trust_dir),
+            "--anchor",
+            str(_anchor_file(tmp_path, world)),
+        ]
+    )
+    assert code == 65
+    assert not (trust_dir / TRUST_LIST_FILE).exists()
+
+
+def test_sync_refuses_a_forged_status_list(tmp_path: Path, world: World) -> None:
+    source = _publish(tmp_path / "usb", world)
+    (source / "mosa" / "0.jwt").write_text(make_world().status_list_jws(size=4096))
+    trust_dir = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "sync",
+                str(source),
+                "--trust-dir",
+                str(trust_dir),
+                "--anchor",
+                str(_anchor_file(tmp_path, world)),
+            ]
+        )
+        == 65
+    )
+    assert not status_list_path(trust_dir, ISSUER, 0).exists()
+
+
+def test_sync_without_a_pinned_anchor_is_a_setup_error(tmp_path: Path, world: World) -> None:
+    source = _publish(tmp_path / "usb", world)
+    assert main(["sync", str(source), "--trust-dir", str(tmp_path / "trust")]) == 78
+
+
+def test_sync_refuses_to_replace_a_pinned_anchor(tmp_path: Path, world: World) -> None:
+    trust_dir = tmp_path / "trust"
+    assert (
+        main(
+            [
+                "sync",
+                str(_publish(tmp_path / "usb", world)),
+                "--trust-dir",
+                str(trust_dir),
+                "--anchor",
+                str(_anchor_file(tmp_path, world)),
+            ]
+        )
+        == 0
+    )
+    other = tmp_path / "other.jwk"
+    other.write_text(make_world().anchor_jwk())
+    assert (
+        main(["sync", str(tmp_path / "usb"), "--trust-dir", str(trust_dir), "--anchor", str(other)])
+        == 78
+    )
+
+
+def test_sync_from_an_unreachable_source(tmp_path: Path, world: World) -> None:
+    trust_dir = tmp_path / "trust"
+    trust_dir.mkdir()
+    (trust_dir / "anchor.jwk").write_text(world.anchor_jwk())
+    assert main(["sync", "http://127.0.0.1:9/", "--trust-dir", str(trust_dir)]) == 69
+    assert main(["sync", str(tmp_path / "nowhere"), "--trust-dir", str(trust_dir)]) == 69
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["sync", str(empty), "--trust-dir", str(trust_dir)]) == 69
