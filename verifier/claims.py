@@ -112,7 +112,7 @@ class CredentialClaims:
             raise errors.ClaimType("st must be [list id, index]")
         holder = payload.get("cnf")
         holder_jwk: Mapping[str, str] | None = None
-        if holder is not None:
+        if "cnf" in payload:
             if not isinstance(holder, dict) or holder.keys() != {"jwk"}:
                 raise errors.ClaimType('cnf must be {"jwk": {...}}')
             holder_jwk = holder["jwk"]

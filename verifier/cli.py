@@ -26,7 +26,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 from verifier import errors
 from verifier.errors import Status
@@ -51,9 +51,17 @@ def default_trust_dir() -> Path:
     return Path(data_home) / "plainclaim" / "trust"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad arguments, which would read as INDETERMINATE: use 64."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(errors.UsageError.exit_code, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public so the docs and tests can show the usage)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plainclaim-verify",
         description="Verify a plainclaim credential offline.",
         epilog="Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64+ usage or setup error.",
@@ -102,7 +110,7 @@ EX_DATAERR: Final = 65
 
 
 def _sync_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plainclaim-verify sync",
         description="Fetch and verify the trust list and status lists for offline use.",
     )

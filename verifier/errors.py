@@ -330,6 +330,12 @@ class StatusIndexOutOfRange(StatusUnavailable):
     reason = "status_index_out_of_range"
 
 
+class UnsupportedFormatVersion(CannotVerify):
+    """A plainclaim credential of a later format (``PC2:`` ...) than this verifier knows."""
+
+    reason = "unsupported_format_version"
+
+
 class HolderProofRequired(CannotVerify):
     """The credential names a holder key (``cnf``); format 1 verifiers cannot check it yet."""
 

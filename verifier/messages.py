@@ -71,6 +71,7 @@ MESSAGES: Final[dict[str, str]] = {
     "status_list_invalid": "Cannot confirm that the credential is not withdrawn: the status data on this device is damaged. Sync the verifier, then scan again.",
     "status_index_out_of_range": "Cannot confirm that the credential is not withdrawn: this device's status data does not cover it. Sync the verifier, then scan again.",
     "status_stale": "Cannot confirm that the credential is not withdrawn: the status data on this device is too old. Sync the verifier, then scan again.",
+    "unsupported_format_version": "Cannot check here: this credential uses a newer plainclaim format. Update the verifier, then scan again.",
     "holder_proof_required": "Cannot check here: this credential must be presented together with the holder's device, which this verifier cannot check yet.",
     "sync_failed": "The verifier could not fetch new trust data. Check the network or the USB stick, then sync again.",
     "usage_error": "The verifier was started with wrong settings. Ask your IT contact.",

@@ -8,6 +8,7 @@ keyboard-wedge scanner types the same on every keyboard layout.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from verifier import errors
@@ -30,6 +31,7 @@ _PAIR_TABLE: Final = bytes(
     for b in range(256)
 )
 
+_LATER_FORMAT: Final = re.compile(r"[Pp][Cc][0-9]{1,3}:")
 _PRINTABLE_ASCII: Final = bytes(range(0x20, 0x7F))
 
 # Wedge scanners end a scan with Enter or Tab; some add both.
@@ -77,6 +79,8 @@ def _strip_prefix(text: str) -> str:
     head = text[: len(PREFIX)]
     if head.upper() == PREFIX:
         return text[len(PREFIX) :]
+    if _LATER_FORMAT.match(text):
+        raise errors.UnsupportedFormatVersion(f"format {text[2 : text.index(':')]}")
     lowered = text.lower()
     if lowered.startswith("shc:/"):
         raise errors.ForeignSmartHealthCard("a SMART Health Card, not a plainclaim credential")

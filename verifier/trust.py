@@ -271,6 +271,8 @@ def _parse_issuer(entry: object) -> TrustedIssuer:
     keys = {}
     for jwk in _list(entry, "keys"):
         key = _parse_key(jwk, issuer_id)
+        if key.kid in keys:
+            raise errors.TrustListMalformed(f"kid {key.kid} listed twice")
         keys[key.kid] = key
     benefits: dict[str, str] = {}
     for benefit in _list(entry, "benefits"):
@@ -278,6 +280,8 @@ def _parse_issuer(entry: object) -> TrustedIssuer:
             raise errors.TrustListMalformed("a benefit must be an object")
         _only_fields(benefit, frozenset({"code", "name"}), "benefit")
         code = _string(benefit, "code", 48)
+        if code in benefits:
+            raise errors.TrustListMalformed(f"benefit {code} listed twice for {issuer_id}")
         if not BENEFIT_CODE.fullmatch(code):
             raise errors.TrustListMalformed(
                 f"benefit code {code!r} has a form format 1 does not allow"
