@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import jwt
@@ -29,11 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from issuer.registry import IssueRequest, Registry  # noqa: E402
-from verifier.claims import CredentialClaims, StatusRef  # noqa: E402
-from verifier.jws import CREDENTIAL_TYP, sign_compact  # noqa: E402
+from issuer.registry import IssueRequest, Registry
+from verifier.claims import CredentialClaims, StatusRef
+from verifier.jws import CREDENTIAL_TYP, sign_compact
 
 ISSUER = "bench"
 NOT_BEFORE = 1_800_000_000
@@ -96,7 +93,7 @@ def postgres_url(base: str) -> Iterator[str]:
 
 def measure(
     name: str,
-    database: Callable[[], contextmanager[str]],  # type: ignore[valid-type]
+    database: Callable[[], AbstractContextManager[str]],
     args: argparse.Namespace,
     key: ec.EllipticCurvePrivateKey,
 ) -> tuple[str, float, float]:

@@ -168,23 +168,20 @@ def plainclaim(source: Image.Image | bytes) -> list[str]:
 
 @dataclass
 class Tally:
-    """Successes and per-frame times of one reader."""
+    """Successes and per-frame times of one reader: wall clock, and this thread's CPU time."""
 
     name: str
     successes: int = 0
-    seconds: list[float] = field(default_factory=list)
-
-    def record(self, found: bool, seconds: float) -> None:
-        self.successes += found
-        self.seconds.append(seconds)
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
-        return self.successes / len(self.seconds)
+        return self.successes / len(self.wall)
 
-    def ms(self, quantile: float) -> float:
-        """The time below which ``quantile`` of the frames were read, in milliseconds."""
-        ordered = sorted(self.seconds)
+    def ms(self, quantile: float, *, cpu: bool = False) -> float:
+        """The time within which ``quantile`` of the frames were read, in milliseconds."""
+        ordered = sorted(self.cpu if cpu else self.wall)
         return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
@@ -199,9 +196,11 @@ def measure(frames: list[Frame]) -> list[Tally]:
         image = Image.open(io.BytesIO(frame.jpeg))
         image.load()
         for tally, read in readers:
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.thread_time()
             texts = read(frame, image)
-            tally.record(frame.text in texts, time.perf_counter() - started)
+            tally.cpu.append(time.thread_time() - cpu)
+            tally.wall.append(time.perf_counter() - wall)
+            tally.successes += frame.text in texts
     return [tally for tally, _ in readers]
 
 
@@ -221,11 +220,14 @@ def main() -> None:
     print()
 
     tallies = measure(frames)
-    print(f"{'reader':34s} {'success':>8s} {'median ms':>10s} {'p95 ms':>8s} {'max ms':>8s}")
+    print(f"{'':34s} {'':>8s} {'wall clock, ms':^24s} {'CPU, ms':^15s}")
+    print(
+        f"{'reader':34s} {'success':>8s} {'median':>7s} {'p95':>7s} {'max':>8s} {'median':>7s} {'p95':>7s}"
+    )
     for tally in tallies:
         print(
-            f"{tally.name:34s} {tally.rate:8.1%} {tally.ms(0.5):10.1f} {tally.ms(0.95):8.1f}"
-            f" {tally.ms(1.0):8.1f}"
+            f"{tally.name:34s} {tally.rate:8.1%} {tally.ms(0.5):7.1f} {tally.ms(0.95):7.1f}"
+            f" {tally.ms(1.0):8.1f} {tally.ms(0.5, cpu=True):7.1f} {tally.ms(0.95, cpu=True):7.1f}"
         )
     baseline, ours = tallies[0], tallies[2]
     print()
@@ -237,8 +239,12 @@ def main() -> None:
     )
     met = ours.ms(0.5) <= TARGET_MEDIAN_MS and ours.ms(0.95) <= TARGET_P95_MS
     print(
-        f"targets (median <= {TARGET_MEDIAN_MS:.0f} ms, p95 <= {TARGET_P95_MS:.0f} ms):"
+        f"targets (median <= {TARGET_MEDIAN_MS:.0f} ms, p95 <= {TARGET_P95_MS:.0f} ms, wall clock):"
         f" {'met' if met else 'NOT met'}"
+    )
+    print(
+        "Wall clock counts time this process waited for a core; on a shared machine the CPU"
+        " columns are the steadier figures."
     )
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from issuer.errors import RequestInvalid
 from issuer.issuer_dir import IssuerConfig, IssuerDir, load_zone
-from issuer.registry import IssueRequest, Registry
+from issuer.registry import IssueRequest, Registry, Signer
 from verifier import errors
 from verifier.claims import CredentialClaims, StatusRef
 from verifier.jws import CREDENTIAL_TYP, sign_compact
@@ -92,12 +92,7 @@ def issue_credential(
     not_before, expires = validity_window(
         issuer.config, benefit, valid_until, valid_from=valid_from, now=moment
     )
-    # Load the key before touching the registry: a key file with the wrong mode stops us here.
-    kid, private_key = issuer.signing_key()
-
-    def sign(claims: CredentialClaims) -> str:
-        return sign_compact(claims.to_payload(), private_key, kid, CREDENTIAL_TYP)
-
+    sign = credential_signer(issuer)
     request = IssueRequest(
         request_id=str(uuid.uuid4()) if request_id is None else request_id,
         benefit=benefit,
@@ -106,11 +101,7 @@ def issue_credential(
         case_ref=case_ref,
         issued_by=issued_by,
     )
-    registry = Registry.open(
-        issuer.registry_url(),
-        issuer_id=issuer.config.issuer_id,
-        list_capacity=issuer.config.status_list_capacity,
-    )
+    registry = open_registry(issuer)
     try:
         if request_id is not None and not_before == int(moment.timestamp()):
             # nbf "now" means the time of the first attempt: a retry must ask for the same
@@ -130,6 +121,29 @@ def issue_credential(
         status_ref=record.status_ref,
         replayed=record.replayed,
     )
+
+
+def open_registry(issuer: IssuerDir) -> Registry:
+    """The registry of ``issuer``, opened as its ``issuer.json`` says; close it when done."""
+    return Registry.open(
+        issuer.registry_url(),
+        issuer_id=issuer.config.issuer_id,
+        list_capacity=issuer.config.status_list_capacity,
+    )
+
+
+def credential_signer(issuer: IssuerDir) -> Signer:
+    """A signer for :meth:`Registry.issue` with the issuer's active key, loaded now.
+
+    Loading first means a key file with the wrong mode stops a run before the registry is
+    touched.
+    """
+    kid, private_key = issuer.signing_key()
+
+    def sign(claims: CredentialClaims) -> str:
+        return sign_compact(claims.to_payload(), private_key, kid, CREDENTIAL_TYP)
+
+    return sign
 
 
 def validity_window(

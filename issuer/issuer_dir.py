@@ -11,7 +11,15 @@ Layout::
     {"format": 1, "issuer_id": "mosa", "name": "Ministry of Social Affairs",
      "active_kid": "mosa-1", "benefits": ["heating-2027"], "max_validity_days": 400,
      "timezone": "Europe/Tallinn", "registry": "registry.sqlite3",
-     "status_list_capacity": 1048576}
+     "status_list_capacity": 1048576,
+     "status_uri": "https://status.example.org/mosa/{list}.jwt",
+     "benefit_names": {"heating-2027": "Heating support 2027"}}
+
+``status_uri`` and ``benefit_names`` are optional (files written before they existed still
+load). ``status_uri`` must be the template the trust list announces for this issuer: status
+lists are published under it, and verifiers refuse a list whose ``sub`` is not that URI.
+``benefit_names`` are the display names printed on letters; a benefit without one shows its
+code.
 
 ``timezone`` decides what a date means: ``--valid-until 2027-04-30`` ends at midnight after
 that day on the office's wall clock. ``registry`` is a path relative to DIR or a full
@@ -29,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -42,7 +51,7 @@ from verifier import errors
 from verifier.claims import BENEFIT_CODE, ISSUER_ID, MAX_STATUS_INDEX
 from verifier.jws import check_kid
 from verifier.status_list import MAX_ENTRIES
-from verifier.trust import MAX_NAME_CHARS
+from verifier.trust import MAX_NAME_CHARS, STATUS_URI_PLACEHOLDER
 from verifier.trust_dir import write_atomic
 
 FORMAT: Final = 1
@@ -58,6 +67,8 @@ DEFAULT_STATUS_LIST_CAPACITY: Final = 1 << 20
 MAX_STATUS_LIST_CAPACITY: Final = min(MAX_ENTRIES, MAX_STATUS_INDEX + 1)
 #: Ten years: a longer-lived claim about a person's situation is not a credential but a risk.
 MAX_VALIDITY_DAYS_LIMIT: Final = 3660
+#: As long as the trust list allows.
+MAX_STATUS_URI_CHARS: Final = 2048
 
 _PRIVATE_DIR_MODE: Final = 0o700
 _MAX_CONFIG_BYTES: Final = 64 * 1024
@@ -74,6 +85,7 @@ _FIELDS: Final = frozenset(
         "status_list_capacity",
     }
 )
+_OPTIONAL_FIELDS: Final = frozenset({"status_uri", "benefit_names"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +100,10 @@ class IssuerConfig:
     timezone: str = DEFAULT_TIMEZONE
     registry: str = DEFAULT_REGISTRY
     status_list_capacity: int = DEFAULT_STATUS_LIST_CAPACITY
+    #: Where status list N is published, ``{list}`` standing for N; None: not set up yet.
+    status_uri: str | None = None
+    #: benefit code -> display name, for letters; sorted by code, so that configs compare.
+    benefit_names: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.issuer_id, str) or not ISSUER_ID.fullmatch(self.issuer_id):
@@ -114,13 +130,33 @@ class IssuerConfig:
         if not isinstance(self.registry, str) or not self.registry.strip():
             raise errors.ConfigurationError("registry must be a path or a database URL")
         _check_int("status_list_capacity", self.status_list_capacity, 1, MAX_STATUS_LIST_CAPACITY)
+        if self.status_uri is not None:
+            check_status_uri(self.status_uri)
+        _check_benefit_names(self.benefit_names, self.benefits)
+
+    def benefit_name(self, code: str) -> str:
+        """The display name of benefit ``code``: from ``benefit_names``, else the code."""
+        return dict(self.benefit_names).get(code, code)
+
+    def status_list_uri(self, list_id: int) -> str:
+        """The URI status list ``list_id`` is published at.
+
+        :raises ConfigurationError: when ``issuer.json`` has no ``status_uri``.
+        """
+        if self.status_uri is None:
+            raise errors.ConfigurationError(
+                f"issuer {self.issuer_id} has no status_uri in {ISSUER_FILE}: add the template "
+                f"the trust list announces for it, e.g. "
+                f'"status_uri": "https://status.example.org/{self.issuer_id}/{{list}}.jwt"'
+            )
+        return self.status_uri.replace(STATUS_URI_PLACEHOLDER, str(list_id))
 
     @classmethod
     def from_json(cls, data: object) -> IssuerConfig:
         """Load the parsed ``issuer.json``, refusing unknown, missing or mistyped fields."""
         if not isinstance(data, dict):
             raise errors.ConfigurationError(f"{ISSUER_FILE} must hold a JSON object")
-        unknown = data.keys() - _FIELDS
+        unknown = data.keys() - _FIELDS - _OPTIONAL_FIELDS
         if unknown:
             raise errors.ConfigurationError(f"unknown fields in {ISSUER_FILE}: {sorted(unknown)}")
         missing = sorted(_FIELDS - data.keys())
@@ -133,6 +169,9 @@ class IssuerConfig:
         benefits = data["benefits"]
         if not isinstance(benefits, list):
             raise errors.ConfigurationError("benefits must be a list of benefit codes")
+        names = data.get("benefit_names", {})
+        if not isinstance(names, dict):
+            raise errors.ConfigurationError("benefit_names must map benefit codes to names")
         return cls(
             issuer_id=data["issuer_id"],
             name=data["name"],
@@ -142,12 +181,18 @@ class IssuerConfig:
             timezone=data["timezone"],
             registry=data["registry"],
             status_list_capacity=data["status_list_capacity"],
+            status_uri=data.get("status_uri"),
+            benefit_names=tuple(sorted(names.items())),
         )
 
     def to_json(self) -> dict[str, object]:
-        """The JSON object written to ``issuer.json``."""
+        """The JSON object written to ``issuer.json`` (optional fields only when set)."""
         fields = asdict(self)
         fields["benefits"] = list(self.benefits)
+        fields["benefit_names"] = dict(self.benefit_names)
+        for name in _OPTIONAL_FIELDS:
+            if not fields[name]:
+                del fields[name]
         return {"format": FORMAT, **fields}
 
 
@@ -170,6 +215,8 @@ class IssuerDir:
         timezone: str = DEFAULT_TIMEZONE,
         registry: str = DEFAULT_REGISTRY,
         status_list_capacity: int = DEFAULT_STATUS_LIST_CAPACITY,
+        status_uri: str | None = None,
+        benefit_names: Mapping[str, str] | None = None,
     ) -> IssuerDir:
         """Create an issuer directory with a first key, already active.
 
@@ -190,6 +237,8 @@ class IssuerDir:
             timezone=timezone,
             registry=registry,
             status_list_capacity=status_list_capacity,
+            status_uri=status_uri,
+            benefit_names=tuple(sorted((benefit_names or {}).items())),
         )
         try:
             path.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
@@ -286,6 +335,30 @@ class IssuerDir:
         self.config = config
 
 
+def check_status_uri(uri: object) -> str:
+    """Refuse a status URI template that cannot be published as one file per list.
+
+    ``{list}`` must sit in the path, where it makes one file per list; in the query or the
+    fragment every list would land in the same file.
+    """
+    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_STATUS_URI_CHARS:
+        raise errors.ConfigurationError(
+            f"status_uri must be a URL of at most {MAX_STATUS_URI_CHARS} characters"
+        )
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.ConfigurationError(f"status_uri {uri!r} must be an http(s) URL")
+    if parts.query or parts.fragment or STATUS_URI_PLACEHOLDER not in parts.path:
+        raise errors.ConfigurationError(
+            f"status_uri {uri!r} must hold {STATUS_URI_PLACEHOLDER} in its path, "
+            "and have no query or fragment"
+        )
+    segments = urllib.parse.unquote(parts.path).split("/")
+    if any(segment in (".", "..") for segment in segments) or not segments[-1]:
+        raise errors.ConfigurationError(f"status_uri {uri!r} must name a file, without . or ..")
+    return uri
+
+
 def load_zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``, or a :class:`~verifier.errors.ConfigurationError`."""
     try:
@@ -348,6 +421,21 @@ def _next_kid(issuer_id: str, kids: Iterable[str]) -> str:
     pattern = re.compile(re.escape(issuer_id) + r"-(\d+)")
     used = [int(match.group(1)) for kid in kids if (match := pattern.fullmatch(kid))]
     return f"{issuer_id}-{max(used, default=0) + 1}"
+
+
+def _check_benefit_names(names: object, benefits: tuple[str, ...]) -> None:
+    if not isinstance(names, tuple):
+        raise errors.ConfigurationError("benefit_names must map benefit codes to names")
+    for entry in names:
+        code, name = entry if isinstance(entry, tuple) and len(entry) == 2 else (None, None)
+        if code not in benefits:
+            raise errors.ConfigurationError(
+                f"benefit_names names {code!r}, which is not one of the benefits"
+            )
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= MAX_NAME_CHARS:
+            raise errors.ConfigurationError(
+                f"the name of benefit {code} must be 1 to {MAX_NAME_CHARS} characters"
+            )
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

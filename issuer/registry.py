@@ -183,6 +183,12 @@ class Registry:
             raise errors.RequestInvalid("requests must be IssueRequest instances")
         if not batch:
             return []
+        # A retry of work already done needs neither the issuance lock nor a write.
+        wanted = {request.request_id for request in batch}
+        with translate_db_errors(), read_transaction(self._engine) as conn:
+            stored = _records_by_request(conn, wanted)
+        if len(stored) == len(wanted):
+            return [_replay(request, stored[request.request_id]) for request in batch]
         for _attempt in range(_ISSUE_ATTEMPTS):
             try:
                 with translate_db_errors(), write_transaction(self._engine) as conn:
@@ -209,13 +215,7 @@ class Registry:
         for request in batch:
             stored = known.get(request.request_id)
             if stored is not None:
-                if not request.same_credential_as(stored):
-                    raise errors.RequestConflict(
-                        f"request id {request.request_id!r} was issued with other parameters",
-                        request_id=request.request_id,
-                        credential_id=stored.credential_id,
-                    )
-                results.append(dataclasses.replace(stored, replayed=True))
+                results.append(_replay(request, stored))
                 continue
             claims = CredentialClaims(
                 issuer_id=self._issuer_id,
@@ -464,6 +464,17 @@ def _records_by_request(conn: Connection, request_ids: Iterable[str]) -> dict[st
         for row in conn.execute(select(credentials).where(credentials.c.request_id.in_(chunk))):
             found[row.request_id] = _record_of(row)
     return found
+
+
+def _replay(request: IssueRequest, stored: IssuedRecord) -> IssuedRecord:
+    """The stored credential for a repeated request, if the request asks for the same one."""
+    if not request.same_credential_as(stored):
+        raise errors.RequestConflict(
+            f"request id {request.request_id!r} was issued with other parameters",
+            request_id=request.request_id,
+            credential_id=stored.credential_id,
+        )
+    return dataclasses.replace(stored, replayed=True)
 
 
 def _new_credential_id() -> str:

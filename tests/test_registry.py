@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import create_engine, text
 
 from issuer import errors
 from issuer.registry import IssuedRecord, IssueRequest, Registry
 from issuer.registry_allocation import IndexPermutation, new_key
+from issuer.registry_db import MIGRATIONS_DIR, SCHEMA_REVISION
 from issuer.registry_schema import metadata
 from tests.pg import fresh_schema
 from verifier.claims import CredentialClaims
@@ -248,11 +253,47 @@ def test_ids_and_status_entries_are_unique_and_indices_scattered(registry: Regis
     # Scattered over the whole list, not handed out from the start.
     assert min(indices) < capacity // 100 and max(indices) > capacity - capacity // 100
     assert abs(_rank_correlation(indices)) < 0.1
-    ascending = sum(a < b for a, b in zip(indices, indices[1:], strict=False))
+    ascending = sum(a < b for a, b in itertools.pairwise(indices))
     assert 0.45 < ascending / (len(indices) - 1) < 0.55
     for record in random.Random(7).sample(records, 20):
         assert verified_claims(record).status == record.status_ref
     registry.check_integrity()
+
+
+def test_concurrent_issuers_agree(open_registry: Callable[..., Registry]) -> None:
+    """Four registries in four threads issue the same requests in different orders."""
+    numbers = list(range(120))
+    outcomes: list[dict[str, str]] = []
+    failures: list[BaseException] = []
+
+    def issue_all(registry: Registry, seed: int, batch: int) -> None:
+        order = numbers[:]
+        random.Random(seed).shuffle(order)
+        seen: dict[str, str] = {}
+        try:
+            for start in range(0, len(order), batch):
+                chunk = [request(f"t-{n}") for n in order[start : start + batch]]
+                for record in registry.issue_batch(chunk, sign):
+                    seen[record.request_id] = record.credential_id
+        except BaseException as exc:
+            failures.append(exc)
+        outcomes.append(seen)
+
+    threads = [
+        threading.Thread(target=issue_all, args=(open_registry(list_capacity=50), seed, batch))
+        for seed, batch in enumerate((1, 1, 10, 25))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert all(seen == outcomes[0] for seen in outcomes)
+    assert len(set(outcomes[0].values())) == len(numbers)
+    lists = open_registry().status_lists()
+    assert [(s.capacity, s.allocated) for s in lists] == [(50, 50), (50, 50), (50, 20)]
+    open_registry().check_integrity()
 
 
 def test_a_full_list_is_followed_by_a_new_one(open_registry: Callable[..., Registry]) -> None:
@@ -457,6 +498,12 @@ def test_migrations_build_exactly_the_schema(registry: Registry, db_url: str) ->
             assert context.get_current_revision() == "0001"
     finally:
         engine.dispose()
+
+
+def test_the_schema_revision_is_the_newest_migration() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_REVISION]
 
 
 def test_a_registry_from_a_newer_version_is_refused(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.vectorlib import CASES_DIR, IMAGES_DIR, TRUST_DIR, anchor, at
+from tests.vectorlib import CASES_DIR, IMAGES_DIR, TRUST_DIR, anchor, at, reasons_under
 from verifier import errors
 from verifier.result import VerificationResult
 from verifier.status_store import StatusStore
@@ -43,7 +43,9 @@ NOT_FROM_TEXT = frozenset(
         "multiple_credentials",
     }
 )
-IMAGE_REASONS = frozenset({"not_an_image", "image_too_large", "no_qr_found", "multiple_credentials"})
+IMAGE_REASONS = frozenset(
+    {"not_an_image", "image_too_large", "no_qr_found", "multiple_credentials"}
+)
 
 
 def _load(path: Path) -> dict[str, object]:
@@ -110,19 +112,11 @@ def test_case_files_are_well_formed() -> None:
             assert set(expected) == {"status", "reason", "credential_id", "benefit", "issuer"}
 
 
-def _reasons(root: type[errors.PlainclaimError]) -> set[str]:
-    found: set[str] = set()
-    pending = [root]
-    while pending:
-        cls = pending.pop()
-        found.add(cls.reason)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
 def test_every_text_reason_has_a_vector() -> None:
     covered = {str(_load(path)["expected"]["reason"]) for path in CASE_FILES}  # type: ignore[index]
-    required = _reasons(errors.PlainclaimError) - _reasons(errors.UsageError) - NOT_FROM_TEXT
+    required = (
+        reasons_under(errors.PlainclaimError) - reasons_under(errors.UsageError) - NOT_FROM_TEXT
+    )
     required.add("valid")
     assert required - covered == set()
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from verifier import errors
 from verifier.claims import CredentialClaims, StatusRef
 from verifier.jws import CREDENTIAL_TYP, sign_compact
 from verifier.status_store import StatusStore
@@ -233,3 +234,14 @@ def trust_list(name: str = VALID_TRUST_LIST) -> TrustList:
 def status_store(trust: TrustList | None = None) -> StatusStore:
     """The status lists synced under ``tests/vectors/trust/status`` (trust directory layout)."""
     return StatusStore(TRUST_DIR, trust or trust_list())
+
+
+def reasons_under(root: type[errors.PlainclaimError]) -> set[str]:
+    """The reason codes of ``root`` and all its subclasses."""
+    found: set[str] = set()
+    pending = [root]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.reason)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -52,7 +52,7 @@ def load_anchor(trust_dir: Path) -> AnchorKey:
         return AnchorKey.from_jwk(jwk)
     except FileNotFoundError:
         raise errors.ConfigurationError(f"no pinned anchor key at {path}") from None
-    except (OSError, ValueError, errors.PlainclaimError) as exc:
+    except (OSError, ValueError, RecursionError, errors.PlainclaimError) as exc:
         raise errors.ConfigurationError(f"unreadable anchor key {path}: {exc}") from None
 
 
@@ -62,7 +62,7 @@ def highest_sequence_seen(trust_dir: Path) -> int:
         state = json.loads(_read_small(trust_dir / STATE_FILE))
     except FileNotFoundError:
         return 0
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         # A damaged state file must not lower the guard silently, nor block every scan.
         raise errors.ConfigurationError(f"unreadable {trust_dir / STATE_FILE}") from None
     sequence = state.get("trust_list_sequence") if isinstance(state, dict) else None

@@ -134,6 +134,9 @@ def _check_status(
     if status is None:
         raise errors.StatusListMissing("no status data was given to the verifier")
     check = status.check(issuer.issuer_id, claims.status)
+    if check.as_of > timestamp + policy.clock_skew.total_seconds():
+        # A list dated in the future would vouch "not revoked" ahead of time.
+        raise errors.StatusListInvalid("the status list is dated in the future")
     # Revocation is final, so a revoked entry is believed however old the list; "valid" and
     # "suspended" can change, so only fresh data may say them.
     if check.value == StatusValue.INVALID:
@@ -181,9 +184,9 @@ def _qr_text(source: CredentialSource) -> str:
 def _find_key(jws: UnverifiedJws, trust: TrustList, timestamp: float) -> TrustedKey:
     """Look the key up by kid, scoped to the issuer the (still unverified) payload claims."""
     check_kid(jws.header.kid)
-    claimed_issuer = jws.unverified_payload.get("iss")
-    if claimed_issuer is None:
+    if "iss" not in jws.unverified_payload:
         raise errors.MissingClaim("iss is missing")
+    claimed_issuer = jws.unverified_payload["iss"]
     if not isinstance(claimed_issuer, str):
         raise errors.ClaimType("iss must be a string")
     if claimed_issuer not in trust.issuers:
