@@ -348,6 +348,15 @@ def test_over_the_pixel_cap_is_refused_before_decoding(credential_qr: Image.Imag
         read_qr_texts(credential_qr, limits)
 
 
+def test_webp_has_a_lower_pixel_cap_than_jpeg(credential_qr: Image.Image) -> None:
+    # WebP cannot be decoded at reduced size, so its cap keeps peak memory bounded.
+    pixels = credential_qr.width * credential_qr.height
+    limits = ImageLimits(max_webp_pixels=pixels - 1)
+    with pytest.raises(errors.ImageTooLarge):
+        read_qr_texts(encode(credential_qr.convert("RGB"), "WEBP", lossless=True), limits)
+    assert read_qr_texts(encode(credential_qr.convert("RGB"), "JPEG"), limits)
+
+
 def test_over_the_byte_cap_is_refused_unread(tmp_path: Path, credential_qr: Image.Image) -> None:
     data = encode(credential_qr, "PNG")
     limits = ImageLimits(max_bytes=len(data) - 1)
