@@ -20,7 +20,8 @@ What it promises:
   (:mod:`issuer.registry_allocation`), so an index does not reveal the order of issuance.
 * **concurrent issuers take turns**: on SQLite every write transaction is ``BEGIN IMMEDIATE``;
   on PostgreSQL issuance locks the one ``registry`` row. Signing happens inside that
-  transaction, so a batch holds the lock for the time it takes to sign it.
+  transaction, so a batch holds the lock for the time it takes to sign it. A retry of requests
+  already stored is answered from a read transaction, without the lock.
 * **revocation is final**: a revoked credential cannot be suspended or reinstated; every status
   change is kept with its reason and actor.
 

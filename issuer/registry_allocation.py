@@ -9,7 +9,8 @@ of ``[0, capacity)`` chosen by the key:
 
 * a balanced Feistel network over ``2 * half_bits`` bits, whose round function is keyed
   BLAKE2b. Any round function gives a bijection; with a pseudo-random one, four or more
-  rounds give a pseudo-random permutation (Luby-Rackoff). Six rounds leave a wide margin;
+  rounds give a pseudo-random permutation (Luby-Rackoff). Six rounds leave a wide margin.
+  A half has at most 16 bits, so each round function is tabulated once per list;
 * cycle-walking for capacities that are not a power of four: apply the network again until
   the value falls inside ``[0, capacity)``. Because the network is a bijection of the larger
   domain, the walk always ends, on a value no other counter reaches. The domain is less than
@@ -121,7 +122,9 @@ class StatusAllocator:
         self._now = now
         self._permutation = permutation
         self._changed: dict[int, int] = {}
-        self._list_id = self._capacity = self._allocated = 0
+        # Lists are numbered from 0, as verifiers look them up (sync probes 0, 1, 2, ...).
+        self._list_id = -1
+        self._capacity = self._allocated = 0
         self._current: IndexPermutation | None = None
         newest = conn.execute(
             select(status_lists).order_by(status_lists.c.list_id.desc()).limit(1)

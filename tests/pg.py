@@ -2,7 +2,8 @@
 
 Set ``PLAINCLAIM_TEST_PG_URL`` (``eval "$(scripts/start-postgres.sh)"`` does) to run the
 PostgreSQL cases; without it, or with a server that does not answer, they are skipped and the
-SQLite cases still run.
+SQLite cases still run. With ``PLAINCLAIM_REQUIRE_PG=1`` (CI) they fail instead of skipping, so
+a broken database setup cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 ENV = "PLAINCLAIM_TEST_PG_URL"
+REQUIRE_ENV = "PLAINCLAIM_REQUIRE_PG"
 SKIP_REASON = "PostgreSQL not available: set PLAINCLAIM_TEST_PG_URL, see scripts/start-postgres.sh"
 
 
@@ -39,9 +41,11 @@ def _reachable_url() -> str | None:
 
 
 def require_postgres() -> str:
-    """The server URL, or skip the calling test."""
+    """The server URL, or skip the calling test (fail it when PostgreSQL is required)."""
     url = _reachable_url()
     if url is None:
+        if os.environ.get(REQUIRE_ENV, "") not in {"", "0"}:
+            pytest.fail(f"{SKIP_REASON} ({REQUIRE_ENV} is set)")
         pytest.skip(SKIP_REASON)
     return url
 
