@@ -215,6 +215,8 @@ def issue_bulk(
     sign = credential_signer(issuer)
     sink = output.open(config)
     issued = replayed = 0
+    if progress is not None:
+        progress.start(total)
     try:
         with open_registry(issuer) as registry:
             for batch in run.batches(csv_path, batch_size):
@@ -308,7 +310,15 @@ class _Run:
 
     def issue(self, registry: Registry, rows: list[CsvRow], sign: Signer) -> list[IssuedRecord]:
         """Issue one batch; rows an earlier run issued come back as replayed records."""
-        requests = [self.request(row) for row in rows]
+        requests = []
+        for row in rows:
+            try:
+                requests.append(self.request(row))
+            except IssuerError as exc:  # checked in the first pass: the file changed since
+                raise CsvRejected(
+                    f"row {row.number}: {exc.detail or exc.reason} (the file changed while "
+                    "being issued; the rows before it were issued)"
+                ) from None
         try:
             return registry.issue_batch(requests, sign)
         except RequestConflict:
@@ -459,7 +469,6 @@ class Progress:
 
     def __init__(
         self,
-        total: int,
         stream: TextIO | None = None,
         *,
         interval: float | None = None,
@@ -470,10 +479,14 @@ class Progress:
         self._tty = self._stream.isatty()
         self._interval = interval if interval is not None else 0.2 if self._tty else 10.0
         self._clock = clock
-        self._total = max(total, 1)
-        self._started = clock()
-        self._last = self._started
+        self._total = 1
+        self._started = self._last = clock()
         self._done = self._replayed = 0
+
+    def start(self, total: int) -> None:
+        """Issuing begins: ``total`` rows to go."""
+        self._total = max(total, 1)
+        self._started = self._last = self._clock()
 
     def update(self, done: int, replayed: int) -> None:
         """``done`` rows are written, ``replayed`` of them issued by an earlier run."""

@@ -2,11 +2,19 @@
 
 Usage::
 
-    plainclaim-issuer --dir DIR init --id ID --name NAME --benefit CODE [--benefit CODE ...]
-                                     [--max-validity-days N] [--timezone TZ]
+    plainclaim-issuer --dir DIR init --id ID --name NAME --benefit CODE[=NAME] [--benefit ...]
+                                     [--max-validity-days N] [--timezone TZ] [--status-uri URI]
     plainclaim-issuer --dir DIR issue --benefit CODE --valid-until YYYY-MM-DD --out FILE
                                       [--valid-from YYYY-MM-DD] [--case-ref REF]
                                       [--request-id ID] [--ecc M|Q|H] [--json]
+    plainclaim-issuer --dir DIR issue-bulk --csv FILE (--out-dir DIR | --pdf FILE)
+                                      [--batch-id ID] [--batch-size N] [--ecc M|Q|H]
+                                      [--actor NAME]
+    plainclaim-issuer --dir DIR revoke CREDENTIAL_ID --reason TEXT [--actor NAME]
+    plainclaim-issuer --dir DIR suspend CREDENTIAL_ID --reason TEXT [--actor NAME]
+    plainclaim-issuer --dir DIR reinstate CREDENTIAL_ID --reason TEXT [--actor NAME]
+    plainclaim-issuer --dir DIR status CREDENTIAL_ID [--json]
+    plainclaim-issuer --dir DIR publish --out OUTDIR [--validity-days N] [--ttl-hours N]
     plainclaim-issuer --dir DIR new-key
     plainclaim-issuer --dir DIR activate-key KID
     plainclaim-issuer --dir DIR export-keys [--kid KID] [--out FILE]
@@ -23,8 +31,10 @@ Usage::
     plainclaim-issuer --dir AUTHDIR authority publish --out DIR [--validity-days N]
 
 Errors print one line on stderr and exit with the error class's code (64 usage, 65 a refused
-request, 78 configuration, ...), never with a traceback. Heavy imports (the registry's
-database layer, the QR renderer) happen inside the commands that need them.
+request: an unknown credential id, a change to a revoked credential, bad CSV rows; 78
+configuration, e.g. publishing without a status_uri; ...), never with a traceback. Heavy
+imports (the registry's database layer, the QR renderer) happen inside the commands that need
+them.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from verifier import errors
+from verifier.claims import CREDENTIAL_ID
+from verifier.status_list import StatusValue
 
 PROG: Final = "plainclaim-issuer"
 OUTPUT_SUFFIXES: Final = (".png", ".svg", ".txt")
@@ -47,6 +59,14 @@ EX_SOFTWARE: Final = 70
 EX_IOERR: Final = 74
 _INTERRUPTED: Final = 130
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ID_COMMANDS: Final = frozenset({"revoke", "suspend", "reinstate", "status"})
+_ID_COMMAND_VALUE_OPTIONS: Final = frozenset({"--reason", "--actor"})
+_STATUS_WORDS: Final = {
+    StatusValue.VALID: "valid",
+    StatusValue.INVALID: "revoked",
+    StatusValue.SUSPENDED: "suspended",
+    StatusValue.APPLICATION_SPECIFIC: "application-specific",
+}
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -61,7 +81,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     try:
-        args = _parser().parse_args(argv)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        args = _parser().parse_args(_credential_id_last(arguments))
         command: Command = args.command
         return command(args)
     except SystemExit as exc:  # --help and --version
@@ -76,6 +97,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _INTERRUPTED
 
 
+def _credential_id_last(argv: list[str]) -> list[str]:
+    """Move a credential id that starts with ``-`` behind ``--``, so it is not an option.
+
+    Credential ids are base64url: one in 64 starts with ``-``, and argparse would take
+    ``revoke -Xb3...`` for an unknown option. Only the status commands take ids.
+    """
+    position = 0
+    while position < len(argv) and argv[position].startswith("-"):
+        # The only global option with a value is --dir (or an abbreviation of it).
+        takes_value = argv[position].startswith("--d") and "=" not in argv[position]
+        position += 2 if takes_value else 1
+    if position >= len(argv) or argv[position] not in _ID_COMMANDS or "--" in argv:
+        return argv
+    rest = argv[position + 1 :]
+    for index, token in enumerate(rest):
+        after_option = index > 0 and rest[index - 1] in _ID_COMMAND_VALUE_OPTIONS
+        if not after_option and token.startswith("-") and CREDENTIAL_ID.fullmatch(token):
+            return [*argv[: position + 1], *rest[:index], *rest[index + 1 :], "--", token]
+    return argv
+
+
 def _fail(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
@@ -86,13 +128,16 @@ def _fail(message: str) -> None:
 def _cmd_init(args: argparse.Namespace) -> int:
     from issuer.issuer_dir import IssuerDir
 
+    benefits = [code for code, _name in args.benefit]
     issuer = IssuerDir.create(
         args.dir,
         issuer_id=args.id,
         name=args.name,
-        benefits=args.benefit,
+        benefits=benefits,
         max_validity_days=args.max_validity_days,
         timezone=args.timezone,
+        status_uri=args.status_uri,
+        benefit_names={code: name for code, name in args.benefit if name is not None},
     )
     print(f"issuer {issuer.config.issuer_id} created in {args.dir}")
     print(f"active key: {issuer.config.active_kid}")
@@ -148,6 +193,133 @@ def _cmd_issue(args: argparse.Namespace) -> int:
         print(f"credential {credential.credential_id} written to {out}{again}")
         print(f"QR version {symbol.version}, error correction {ecc.value}")
     return 0
+
+
+def _cmd_issue_bulk(args: argparse.Namespace) -> int:
+    from issuer.bulk import PdfOutput, PngOutput, Progress, issue_bulk
+    from issuer.issuer_dir import IssuerDir
+    from issuer.render import ErrorCorrection
+
+    issuer = IssuerDir.open(args.dir)
+    ecc = ErrorCorrection(args.ecc)
+    output = PngOutput(args.out_dir, ecc) if args.out_dir else PdfOutput(args.pdf, ecc)
+    report = issue_bulk(
+        issuer,
+        args.csv,
+        output,
+        namespace=None if args.batch_id is None else f"batch:{args.batch_id}",
+        batch_size=args.batch_size,
+        actor=_actor(args),
+        progress=Progress(),
+    )
+    rate = report.rows / report.seconds if report.seconds else 0.0
+    print(
+        f"{report.rows} rows: {report.issued} issued, {report.replayed} issued by an earlier "
+        f"run (written again); output {report.output} ({rate:.0f} rows/s)"
+    )
+    return 0
+
+
+def _cmd_set_status(args: argparse.Namespace) -> int:
+    from issuer.issuer_dir import IssuerDir
+    from issuer.revocation import change_status
+
+    outcome = change_status(
+        IssuerDir.open(args.dir),
+        args.credential_id,
+        args.new_status,
+        reason=args.reason,
+        actor=_actor(args),
+    )
+    status = _STATUS_WORDS[outcome.record.status]
+    if outcome.changed:
+        print(f"credential {args.credential_id} is now {status}")
+        print(f"verifiers learn of it from the next status list: {PROG} --dir {args.dir} publish")
+    else:
+        print(f"credential {args.credential_id} was {status} already; nothing changed")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from issuer.issuer_dir import IssuerDir
+    from issuer.revocation import credential_status
+
+    found = credential_status(IssuerDir.open(args.dir), args.credential_id)
+    record = found.record
+
+    def moment(seconds: int) -> str:
+        return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+    history = [
+        {
+            "at": moment(change.changed_at),
+            "from": _STATUS_WORDS[change.old_status],
+            "to": _STATUS_WORDS[change.new_status],
+            "reason": change.reason,
+            "actor": change.actor,
+        }
+        for change in found.history
+    ]
+    fields: dict[str, object] = {
+        "credential_id": record.credential_id,
+        "status": _STATUS_WORDS[record.status],
+        "benefit": record.benefit,
+        "valid_from": moment(record.not_before),
+        "expires": moment(record.expires),
+        "status_list": record.status_ref.list_id,
+        "status_index": record.status_ref.index,
+        "case_ref": record.case_ref,
+        "request_id": record.request_id,
+        "issued_by": record.issued_by,
+        "issued_at": moment(record.issued_at),
+    }
+    if args.json:
+        print(json.dumps({**fields, "history": history}))
+        return 0
+    for name, value in fields.items():
+        print(f"{name + ':':<15} {'-' if value is None else value}")
+    print("history:" if history else "history:       no status changes")
+    for change in history:
+        print(
+            f"  {change['at']}  {change['from']} -> {change['to']}  by {change['actor']}: "
+            f"{change['reason']}"
+        )
+    return 0
+
+
+def _cmd_publish_status(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from issuer.issuer_dir import IssuerDir
+    from issuer.publish import publish_status_lists
+
+    report = publish_status_lists(
+        IssuerDir.open(args.dir),
+        args.out,
+        validity=timedelta(days=args.validity_days),
+        ttl=timedelta(hours=args.ttl_hours),
+    )
+    print(
+        f"{len(report.lists)} status list(s) signed with {report.kid}, valid until "
+        f"{report.expires_at:%Y-%m-%d %H:%M} UTC, written to {args.out}:"
+    )
+    for published in report.lists:
+        note = " (placeholder: no credentials)" if published.placeholder else ""
+        print(
+            f"  list {published.list_id}: {published.size} entries, {published.revoked} revoked, "
+            f"{published.suspended} suspended -> {published.path}{note}"
+        )
+    print(f"public keys -> {report.keys_path}")
+    print("next: copy it next to the trust authority's trustlist.jwt, where verifiers sync")
+    return 0
+
+
+def _actor(args: argparse.Namespace) -> str:
+    from issuer.revocation import default_actor
+
+    return str(args.actor) if args.actor else default_actor()
 
 
 def _cmd_new_key(args: argparse.Namespace) -> int:
@@ -291,6 +463,14 @@ def _date(text: str) -> date:
     raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD")
 
 
+def _benefit(text: str) -> tuple[str, str | None]:
+    """``CODE`` or ``CODE=Display name``."""
+    code, equals, name = text.partition("=")
+    if equals and not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write CODE or CODE=NAME")
+    return code.strip(), name.strip() if equals else None
+
+
 def _positive(text: str) -> int:
     if text.isdigit() and int(text) > 0:
         return int(text)
@@ -309,10 +489,20 @@ def _parser() -> _Parser:
     init = _add(commands, "init", _cmd_init, "create an issuer directory with a first key")
     init.add_argument("--id", required=True, help="issuer id as on the trust list, e.g. mosa")
     init.add_argument("--name", required=True, help="display name")
-    init.add_argument("--benefit", action="append", required=True, help="benefit code (repeatable)")
+    init.add_argument(
+        "--benefit",
+        action="append",
+        required=True,
+        type=_benefit,
+        metavar="CODE[=NAME]",
+        help="benefit code, and its display name for letters (repeatable)",
+    )
     init.add_argument("--max-validity-days", type=_positive, default=DEFAULT_MAX_VALIDITY_DAYS)
     init.add_argument(
         "--timezone", default=DEFAULT_TIMEZONE, help="IANA zone in which dates end (UTC)"
+    )
+    init.add_argument(
+        "--status-uri", help="status list URI template with {list}, as on the trust list"
     )
 
     issue = _add(commands, "issue", _cmd_issue, "issue one credential as a QR code")
@@ -324,6 +514,43 @@ def _parser() -> _Parser:
     issue.add_argument("--request-id", help="idempotency key; a retry returns the same credential")
     issue.add_argument("--ecc", choices=("M", "Q", "H"), default="M", help="error correction")
     issue.add_argument("--json", action="store_true", help="print one JSON object")
+
+    bulk = _add(commands, "issue-bulk", _cmd_issue_bulk, "issue one credential per CSV row")
+    bulk.add_argument(
+        "--csv", type=Path, required=True, help="header case_ref,benefit,valid_until[,valid_from]"
+    )
+    target = bulk.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out-dir", type=Path, help="write one PNG per credential here")
+    target.add_argument("--pdf", type=Path, help="write one PDF with an A4 letter each")
+    bulk.add_argument("--batch-id", help="names the run for its request ids (default: CSV path)")
+    bulk.add_argument(
+        "--batch-size", type=_positive, default=200, help="credentials per transaction"
+    )
+    bulk.add_argument("--ecc", choices=("M", "Q", "H"), default="M", help="error correction")
+    bulk.add_argument("--actor", help="recorded as the issuer (default: your user name)")
+
+    for name, value, summary in (
+        ("revoke", StatusValue.INVALID, "revoke a credential, for good"),
+        ("suspend", StatusValue.SUSPENDED, "suspend a credential until reinstated"),
+        ("reinstate", StatusValue.VALID, "make a suspended credential valid again"),
+    ):
+        change = _add(commands, name, _cmd_set_status, summary)
+        change.set_defaults(new_status=value)
+        change.add_argument("credential_id", metavar="CREDENTIAL_ID")
+        change.add_argument("--reason", required=True, help="kept in the history; no names")
+        change.add_argument("--actor", help="who decides (default: your user name)")
+    status = _add(commands, "status", _cmd_status, "show a credential's status and history")
+    status.add_argument("credential_id", metavar="CREDENTIAL_ID")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    publish = _add(commands, "publish", _cmd_publish_status, "sign and write the status lists")
+    publish.add_argument("--out", type=Path, required=True, help="directory to publish from")
+    publish.add_argument(
+        "--validity-days", type=_positive, default=10, help="how long verifiers may use them"
+    )
+    publish.add_argument(
+        "--ttl-hours", type=_positive, default=24, help="how soon verifiers should refresh"
+    )
 
     _add(commands, "new-key", _cmd_new_key, "create a new signing key, not active yet")
     activate = _add(commands, "activate-key", _cmd_activate_key, "sign with KID from now on")

@@ -138,10 +138,10 @@ class IssuerConfig:
         """The display name of benefit ``code``: from ``benefit_names``, else the code."""
         return dict(self.benefit_names).get(code, code)
 
-    def status_list_uri(self, list_id: int) -> str:
-        """The URI status list ``list_id`` is published at.
+    def required_status_uri(self) -> str:
+        """The ``status_uri`` template, which publishing status lists cannot do without.
 
-        :raises ConfigurationError: when ``issuer.json`` has no ``status_uri``.
+        :raises ConfigurationError: when ``issuer.json`` has none (it was made before).
         """
         if self.status_uri is None:
             raise errors.ConfigurationError(
@@ -149,7 +149,14 @@ class IssuerConfig:
                 f"the trust list announces for it, e.g. "
                 f'"status_uri": "https://status.example.org/{self.issuer_id}/{{list}}.jwt"'
             )
-        return self.status_uri.replace(STATUS_URI_PLACEHOLDER, str(list_id))
+        return self.status_uri
+
+    def status_list_uri(self, list_id: int) -> str:
+        """The URI status list ``list_id`` is published at.
+
+        :raises ConfigurationError: when ``issuer.json`` has no ``status_uri``.
+        """
+        return self.required_status_uri().replace(STATUS_URI_PLACEHOLDER, str(list_id))
 
     @classmethod
     def from_json(cls, data: object) -> IssuerConfig:

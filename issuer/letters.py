@@ -14,6 +14,7 @@ filled as one path: sharp at any printer resolution, with no seams between modul
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -54,7 +55,6 @@ _RESOURCES: Final = 6
 _REGULAR: Final = "F1"
 _BOLD: Final = "F2"
 _MONO: Final = "F3"
-_DARK_RUN: Final = re.compile("1+")
 
 # Helvetica advance widths (Adobe's AFM, in 1/1000 em) for wrapping text; other characters
 # count as 0.556 em. Bold runs about 5 % wider.
@@ -78,8 +78,9 @@ _DEFAULT_WIDTH: Final = 556
 _BOLD_FACTOR: Final = 1.05
 
 _MONTHS: Final = (
-    "January February March April May June July August September October November December"
-).split()
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 HOW_TO_USE: Final = (
     "Show this page at the benefit office, printed or on a phone screen. A clear photo of "
     "the code works too.",
@@ -171,9 +172,7 @@ class PdfWriter:
             raise errors.UsageError("a PDF needs at least one page")
         self._finish_node()
         kids = b" ".join(b"%d 0 R" % node for node in self._nodes)
-        self._object(
-            _ROOT_PAGES, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, self._pages)
-        )
+        self._object(_ROOT_PAGES, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, self._pages))
         info = self._allocate()
         self._object(info, b"<< /Producer (plainclaim) /Title %s >>" % pdf_string(self._title))
         self._object(_CATALOG, b"<< /Type /Catalog /Pages %d 0 R >>" % _ROOT_PAGES)
@@ -250,8 +249,12 @@ def text_width(text: str, size: float, *, bold: bool = False) -> float:
     return units * size / 1000 * (_BOLD_FACTOR if bold else 1)
 
 
-def wrap(text: str, size: float, width: float, *, bold: bool = False) -> list[str]:
-    """Break ``text`` into lines no wider than ``width`` (a longer word gets a line alone)."""
+@functools.lru_cache(maxsize=256)
+def wrap(text: str, size: float, width: float, *, bold: bool = False) -> tuple[str, ...]:
+    """Break ``text`` into lines no wider than ``width`` (a longer word gets a line alone).
+
+    Cached: a run wraps the same instructions, office name and benefit names on every page.
+    """
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -262,7 +265,7 @@ def wrap(text: str, size: float, width: float, *, bold: bool = False) -> list[st
         line = candidate
     if line:
         lines.append(line)
-    return lines
+    return tuple(lines)
 
 
 def long_date(day: date) -> str:
@@ -306,7 +309,7 @@ class _Page:
     def paragraph(self, text: str, size: float, *, font: str = _REGULAR, max_lines: int) -> None:
         lines = wrap(text, size, _TEXT_WIDTH, bold=font == _BOLD)
         if len(lines) > max_lines:
-            lines = [*lines[: max_lines - 1], lines[max_lines - 1][:60] + "..."]
+            lines = (*lines[: max_lines - 1], lines[max_lines - 1][:60] + "...")
         for line in lines:
             self.text(line, size, font=font, gap=0.25)
         self.y -= size * 0.2
@@ -349,14 +352,17 @@ def qr_path(symbol: QrSymbol, module: float, left: float, top: float) -> bytes:
     """
     size = symbol.size
     flat = format(symbol.bits, f"0{size * size}b")[::-1]  # bit row * size + col, row-major
-    runs = [
-        b"%d %d %d 1 re" % (run.start() - row * size, row, run.end() - run.start())
-        for row in range(size)
-        for run in _DARK_RUN.finditer(flat, row * size, (row + 1) * size)
-    ]
+    runs = []
+    for row in range(size):
+        column = 0
+        # Splitting a row at its light modules leaves the dark runs (and empty strings).
+        for run in flat[row * size : (row + 1) * size].split("0"):
+            if run:
+                runs.append(f"{column} {row} {len(run)} 1 re")
+            column += len(run) + 1
     return (
         b"q %.4f 0 0 %.4f %.4f %.4f cm 0 g\n" % (module, -module, left, top)
-        + b"\n".join(runs)
+        + "\n".join(runs).encode("ascii")
         + b"\nf Q\n"
     )
 

@@ -14,9 +14,9 @@ Copied next to the trust authority's ``trustlist.jwt``, ``OUT`` is a source for
 * Every list has its full capacity as ``size``, so its size never changes as it fills up and
   says nothing about how many credentials were issued.
 * A verifier's sync reads lists 0, 1, 2, ... and stops at the first one missing. The registry
-  opens its first list as 1, so any id below the highest that the registry has not opened is
-  published as an all-VALID list: no credential points into it, and the lists after it are
-  found.
+  numbers its lists from 0, but registries made before it did start at 1: any id below the
+  highest that the registry has not opened is published as an all-VALID placeholder list, which
+  no credential points into, so that sync finds the lists after it.
 * Each list is built from the registry's revoked and suspended entries alone: memory is the
   list's bit array (256 KiB for a million entries), whatever the number of credentials.
 * Every file is written atomically (temporary file, fsync, rename, fsync of the directory):
@@ -40,6 +40,7 @@ from typing import Final
 
 from issuer.issuance import open_registry
 from issuer.issuer_dir import IssuerDir
+from issuer.registry import Registry
 from verifier import errors
 from verifier.jws import STATUS_LIST_TYP, sign_compact
 from verifier.status_list import StatusListBuilder, StatusValue, status_list_claims
@@ -101,14 +102,14 @@ def publish_status_lists(
     :raises UsageError: a validity or ttl that verifiers would refuse.
     """
     config = issuer.config
-    config.status_list_uri(0)  # refuses an issuer without status_uri, before anything else
+    template = config.required_status_uri()
     moment = datetime.now(UTC) if now is None else now
     if moment.tzinfo is None:
         raise errors.UsageError("now must be timezone-aware")
     if validity <= timedelta(0) or ttl <= timedelta(0):
         raise errors.UsageError("validity and ttl must be positive")
     kid, private_key = issuer.signing_key()
-    keys_path = out / keys_file_path(config.status_uri or "")
+    keys_path = out / keys_file_path(template)
     with _exclusive(out):
         published: list[PublishedList] = []
         with open_registry(issuer) as registry:
@@ -116,12 +117,7 @@ def publish_status_lists(
             for list_id in range(max(infos, default=-1) + 1):
                 info = infos.get(list_id)
                 size = config.status_list_capacity if info is None else info.capacity
-                builder = StatusListBuilder(size, STATUS_BITS)
-                counts = {StatusValue.INVALID: 0, StatusValue.SUSPENDED: 0}
-                if info is not None:
-                    for index, value in registry.non_valid_entries(list_id):
-                        builder.set(index, value)
-                        counts[value] = counts.get(value, 0) + 1
+                builder, counts = _build(registry, list_id if info else None, size)
                 uri = config.status_list_uri(list_id)
                 claims = status_list_claims(
                     builder,
@@ -154,6 +150,19 @@ def publish_status_lists(
         issued_at=datetime.fromtimestamp(int(moment.timestamp()), UTC),
         expires_at=datetime.fromtimestamp(int((moment + validity).timestamp()), UTC),
     )
+
+
+def _build(
+    registry: Registry, list_id: int | None, size: int
+) -> tuple[StatusListBuilder, dict[StatusValue, int]]:
+    """List ``list_id`` as the registry has it (None: all VALID), and its non-VALID counts."""
+    builder = StatusListBuilder(size, STATUS_BITS)
+    counts = dict.fromkeys((StatusValue.INVALID, StatusValue.SUSPENDED), 0)
+    if list_id is not None:
+        for index, value in registry.non_valid_entries(list_id):
+            builder.set(index, value)
+            counts[value] = counts.get(value, 0) + 1
+    return builder, counts
 
 
 def status_file_path(uri: str) -> PurePosixPath:

@@ -56,15 +56,18 @@ def make_example(root: Path, now: datetime) -> None:
     authority = Authority.init(root / "authority", AUTHORITY_ID, validity_days=DEMO_VALIDITY_DAYS)
     today = now.astimezone(UTC).date()
     for example in ISSUERS:
+        # One template for both: verifiers refuse a status list whose sub is not the URI the
+        # trust list gives, and the issuer signs sub from its own issuer.json.
+        status_uri = STATUS_URI.format(issuer=example.issuer_id)
         issuer = IssuerDir.create(
             root / "issuers" / example.issuer_id,
             issuer_id=example.issuer_id,
             name=example.name,
             benefits=list(example.benefits),
+            status_uri=status_uri,
+            benefit_names=example.benefits,
         )
-        authority.add_issuer(
-            example.issuer_id, example.name, STATUS_URI.format(issuer=example.issuer_id)
-        )
+        authority.add_issuer(example.issuer_id, example.name, status_uri)
         authority.add_keys(
             example.issuer_id,
             parse_jwks(issuer.public_jwks()),

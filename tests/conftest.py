@@ -8,6 +8,7 @@ the fixed ``now`` fixture; pass ``now=`` everywhere rather than reading the cloc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,10 @@ VALID_UNTIL = date(2027, 6, 30)
 ISSUER_ID = "mosa"
 ISSUER_NAME = "Ministry of Social Affairs"
 BENEFITS = {"heating-2027": "Heating support 2027", "child-allowance": "Child allowance"}
+
+STATUS_URI = "https://status.example.org/mosa/{list}.jwt"
+#: Small status lists: publishing them takes milliseconds, not the second a million takes.
+STATUS_CAPACITY = 4096
 
 IssueFn = Callable[..., "IssuedCredential"]
 
@@ -45,7 +50,11 @@ def now() -> datetime:
 def issuer_dir(tmp_path: Path) -> IssuerDir:
     """The ``mosa`` issuer, with its first key active and no credentials yet."""
     return IssuerDir.create(
-        tmp_path / "issuer", issuer_id=ISSUER_ID, name=ISSUER_NAME, benefits=tuple(BENEFITS)
+        tmp_path / "issuer",
+        issuer_id=ISSUER_ID,
+        name=ISSUER_NAME,
+        benefits=tuple(BENEFITS),
+        benefit_names=BENEFITS,
     )
 
 
@@ -88,3 +97,43 @@ def issue(issuer_dir: IssuerDir) -> IssueFn:
         return issue_credential(issuer_dir, benefit, valid_until, **options)  # type: ignore[arg-type]
 
     return issue
+
+
+@dataclass(frozen=True)
+class StatusWorld:
+    """A world that publishes status lists, on the real clock (the CLIs have no ``--now``).
+
+    ``source`` is what a verifier syncs from: the authority's ``trustlist.jwt`` (and the
+    ``anchor.jwk`` to pin), and, once the issuer publishes there, its status lists.
+    """
+
+    issuer: IssuerDir
+    authority: Authority
+    source: Path
+    root: Path
+
+    @property
+    def anchor(self) -> Path:
+        return self.source / "anchor.jwk"
+
+
+@pytest.fixture
+def status_world(tmp_path: Path) -> StatusWorld:
+    """``mosa`` with a status URI (the same in issuer.json and on the trust list)."""
+    issuer = IssuerDir.create(
+        tmp_path / "mosa",
+        issuer_id=ISSUER_ID,
+        name=ISSUER_NAME,
+        benefits=tuple(BENEFITS),
+        status_uri=STATUS_URI,
+        benefit_names=BENEFITS,
+        status_list_capacity=STATUS_CAPACITY,
+    )
+    authority = Authority.init(tmp_path / "status-authority", "demo")
+    authority.add_issuer(ISSUER_ID, ISSUER_NAME, STATUS_URI)
+    authority.add_keys(ISSUER_ID, parse_jwks(issuer.public_jwks()))
+    for code, name in BENEFITS.items():
+        authority.allow_benefit(ISSUER_ID, code, name)
+    source = tmp_path / "source"
+    authority.publish(source)
+    return StatusWorld(issuer, authority, source, tmp_path)
