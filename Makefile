@@ -17,17 +17,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Works on copies: the registry is created next to the issuer's key, and git does not keep
-# the 0600 mode that the issuer insists on for key files.
+# The whole story on copies of the example world (git does not keep the 0600 mode the issuer
+# insists on for key files, and the registry is created next to the key):
+#   1. the ministry issues a heating-2027 credential as a QR image;
+#   2. it publishes its signed status lists; with the authority's trust list that makes a
+#      sync source (a web server, or here a directory, as a USB stick would be);
+#   3. a benefit office syncs, then verifies the image offline: VALID;
+#   4. the ministry revokes it and publishes; after the next sync the same image is INVALID.
 demo: $(STAMP)
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/source
 	cp -R keys_example/issuers/mosa $(DEMO)/mosa
-	cp -R keys_example/verifier $(DEMO)/trust
 	chmod 700 $(DEMO)/mosa/keys && chmod 600 $(DEMO)/mosa/keys/*.pem
+	@echo "== 1. The Ministry of Social Affairs issues a credential"
 	$(BIN)/plainclaim-issuer --dir $(DEMO)/mosa issue --benefit heating-2027 \
 	    --valid-until $$($(BIN)/python -c 'import datetime as d; print(d.date.today() + d.timedelta(days=180))') \
-	    --out $(DEMO)/credential.png
+	    --out $(DEMO)/credential.png --json > $(DEMO)/issued.json
+	@cat $(DEMO)/issued.json
+	@echo "== 2. It publishes its status lists next to the authority's trust list"
+	$(BIN)/plainclaim-issuer --dir $(DEMO)/mosa publish --out $(DEMO)/source
+	cp keys_example/verifier/trustlist.jwt $(DEMO)/source/
+	@echo "== 3. A benefit office syncs, then verifies the QR image offline"
+	$(BIN)/plainclaim-verify sync $(DEMO)/source --trust-dir $(DEMO)/trust --anchor keys_example/verifier/anchor.jwk
 	$(BIN)/plainclaim-verify --trust-dir $(DEMO)/trust $(DEMO)/credential.png
+	@echo "== 4. The ministry revokes it; after the next sync the office refuses it"
+	$(BIN)/plainclaim-issuer --dir $(DEMO)/mosa revoke \
+	    $$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO)/issued.json"))["credential_id"])') \
+	    --reason "demo: circumstances changed"
+	$(BIN)/plainclaim-issuer --dir $(DEMO)/mosa publish --out $(DEMO)/source
+	$(BIN)/plainclaim-verify sync $(DEMO)/source --trust-dir $(DEMO)/trust
+	$(BIN)/plainclaim-verify --trust-dir $(DEMO)/trust $(DEMO)/credential.png; test $$? -eq 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

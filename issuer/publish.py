@@ -44,6 +44,7 @@ from issuer.registry import Registry
 from verifier import errors
 from verifier.jws import STATUS_LIST_TYP, sign_compact
 from verifier.status_list import StatusListBuilder, StatusValue, status_list_claims
+from verifier.sync import status_relative_path
 from verifier.trust import STATUS_URI_PLACEHOLDER
 from verifier.trust_dir import write_atomic
 
@@ -170,11 +171,10 @@ def status_file_path(uri: str) -> PurePosixPath:
 
     :raises ConfigurationError: for a URI whose path cannot be a relative file path.
     """
-    path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
-    parts = [part for part in path.split("/") if part]
-    if not parts or any(part in (".", "..") for part in parts):
-        raise errors.ConfigurationError(f"status URI {uri!r} has no usable path")
-    return PurePosixPath(*parts)
+    try:
+        return PurePosixPath(status_relative_path(uri))
+    except errors.StatusListInvalid:
+        raise errors.ConfigurationError(f"status URI {uri!r} has no usable path") from None
 
 
 def keys_file_path(status_uri: str) -> PurePosixPath:

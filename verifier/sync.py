@@ -165,7 +165,7 @@ def _fetch_status_lists(
         uri = issuer.status_list_uri(list_id)
         if uri is None:
             break
-        data = source.read(_relative_path(uri), MAX_STATUS_LIST_FILE_BYTES)
+        data = source.read(status_relative_path(uri), MAX_STATUS_LIST_FILE_BYTES)
         if data is None:
             break
         fresh = verify_status_list_token(data, issuer, list_id, trust)
@@ -194,7 +194,11 @@ def _cached_issued_at(
     return cached.issued_at.timestamp()
 
 
-def _relative_path(uri: str) -> str:
+def status_relative_path(uri: str) -> str:
+    """Where a status list lives below a sync source: its URI's path, e.g. ``mosa/0.jwt``.
+
+    Issuers publish to the same path, so a published directory is a sync source as it is.
+    """
     path = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(uri).path))
     parts = [part for part in path.parts if part not in ("/", "")]
     if not parts or any(part in (".", "..") for part in parts):
