@@ -31,6 +31,7 @@ from issuer.cli import main as issuer_main
 from issuer.issuance import open_registry
 from issuer.issuer_dir import IssuerDir
 from tests.conftest import NOW
+from tests.memory import clean_start
 from verifier.jws import CREDENTIAL_TYP, parse_compact
 from verifier.qrtext import decode_qr_text
 
@@ -307,7 +308,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_rows(tmp_path: Path) -> No
         )
         csv_path = write_csv(directory / "rows.csv", future_rows(rows))
         runs[rows] = subprocess.Popen(
-            cli_command(issuer, csv_path, "--pdf", directory / "letters.pdf"),
+            clean_start(cli_command(issuer, csv_path, "--pdf", directory / "letters.pdf")),
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

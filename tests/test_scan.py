@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from tests.memory import clean_start
 from verifier import errors
 from verifier.qrtext import encode_qr_text
 from verifier.scan import (
@@ -137,16 +138,10 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
-# Linux carries the parent's peak RSS over into a child's ru_maxrss (it is recorded at exec),
-# so a child of this big pytest process would report pytest's peak, not its own. A small
-# interpreter in between gives the measured process a clean start.
-_SPAWN_CLEAN = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
-
-
 def run_measured(script: str, *args: str) -> dict[str, object]:
     """Run ``script`` in a fresh interpreter and return the JSON it prints last."""
     completed = subprocess.run(
-        [sys.executable, "-c", _SPAWN_CLEAN, sys.executable, "-c", script, *args],
+        clean_start([sys.executable, "-c", script, *args]),
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
