@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from verifier import errors
+from verifier._frozen import slot_setters
 
 REQUIRED_CLAIMS: Final = ("iss", "ben", "nbf", "exp", "jti", "st")
 OPTIONAL_CLAIMS: Final = ("cnf",)
@@ -68,19 +69,17 @@ class CredentialClaims:
     holder_jwk: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
-        _check_pattern("iss", self.issuer_id, ISSUER_ID)
-        _check_pattern("ben", self.benefit, BENEFIT_CODE)
-        _check_timestamp("nbf", self.not_before)
-        _check_timestamp("exp", self.expires)
-        if self.expires <= self.not_before:
-            raise errors.ValidityWindowInvalid("exp must be after nbf")
-        _check_pattern("jti", self.credential_id, CREDENTIAL_ID)
-        if not isinstance(self.status, StatusRef):
-            raise errors.ClaimType("st must be a status reference")
-        _check_int("st", self.status.list_id, 0, MAX_STATUS_LIST_ID)
-        _check_int("st", self.status.index, 0, MAX_STATUS_INDEX)
-        if self.holder_jwk is not None:
-            _check_holder_jwk(self.holder_jwk)
+        _check_claim_values(
+            (
+                self.issuer_id,
+                self.benefit,
+                self.not_before,
+                self.expires,
+                self.credential_id,
+                self.status,
+                self.holder_jwk,
+            )
+        )
 
     def to_payload(self) -> dict[str, object]:
         """The JWS payload, claims in a fixed order."""
@@ -99,32 +98,115 @@ class CredentialClaims:
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> CredentialClaims:
         """Check a decoded payload against the closed claim set."""
-        if payload.keys() != _REQUIRED_SET:  # one C-level comparison in the usual case
-            unknown = payload.keys() - ALLOWED_CLAIMS
-            if unknown:
-                # Name the claims for developers; they are never personal data we keep.
-                raise errors.UnknownClaim(f"claims outside format 1: {sorted(unknown)[:5]}")
-            missing = [name for name in REQUIRED_CLAIMS if name not in payload]
-            if missing:
-                raise errors.MissingClaim(f"missing claims: {missing}")
-        status = payload["st"]
-        if not isinstance(status, list) or len(status) != 2:
-            raise errors.ClaimType("st must be [list id, index]")
-        holder = payload.get("cnf")
-        holder_jwk: Mapping[str, str] | None = None
-        if "cnf" in payload:
-            if not isinstance(holder, dict) or holder.keys() != {"jwk"}:
-                raise errors.ClaimType('cnf must be {"jwk": {...}}')
-            holder_jwk = holder["jwk"]
-        return cls(
-            issuer_id=payload["iss"],  # type: ignore[arg-type]  # checked in __post_init__
-            benefit=payload["ben"],  # type: ignore[arg-type]
-            not_before=payload["nbf"],  # type: ignore[arg-type]
-            expires=payload["exp"],  # type: ignore[arg-type]
-            credential_id=payload["jti"],  # type: ignore[arg-type]
-            status=StatusRef(status[0], status[1]),
-            holder_jwk=holder_jwk,
-        )
+        values = checked_claim_values(payload)
+        if cls is not CredentialClaims:
+            return cls(*values)  # a subclass may check more
+        # Skip __init__, whose checks have just run (see verifier._frozen).
+        claims = _new(CredentialClaims)
+        _SET_ISSUER_ID(claims, values[0])
+        _SET_BENEFIT(claims, values[1])
+        _SET_NOT_BEFORE(claims, values[2])
+        _SET_EXPIRES(claims, values[3])
+        _SET_CREDENTIAL_ID(claims, values[4])
+        _SET_STATUS(claims, values[5])
+        _SET_HOLDER_JWK(claims, values[6])
+        return claims
+
+
+#: The values of a checked claim set, in :class:`CredentialClaims` field order.
+ClaimValues: TypeAlias = tuple[str, str, int, int, str, StatusRef, Mapping[str, str] | None]
+
+_new = object.__new__
+(
+    _SET_ISSUER_ID,
+    _SET_BENEFIT,
+    _SET_NOT_BEFORE,
+    _SET_EXPIRES,
+    _SET_CREDENTIAL_ID,
+    _SET_STATUS,
+    _SET_HOLDER_JWK,
+) = slot_setters(
+    CredentialClaims,
+    "issuer_id",
+    "benefit",
+    "not_before",
+    "expires",
+    "credential_id",
+    "status",
+    "holder_jwk",
+)
+_SET_LIST_ID, _SET_INDEX = slot_setters(StatusRef, "list_id", "index")
+
+
+def checked_claim_values(payload: Mapping[str, object]) -> ClaimValues:
+    """Check a decoded payload against the closed claim set and return its values.
+
+    :meth:`CredentialClaims.from_payload` without the object: ``verify()`` reads each value
+    once, so building one would only cost time on every verification.
+    """
+    if payload.keys() != _REQUIRED_SET:  # one C-level comparison in the usual case
+        unknown = payload.keys() - ALLOWED_CLAIMS
+        if unknown:
+            # Name the claims for developers; they are never personal data we keep.
+            raise errors.UnknownClaim(f"claims outside format 1: {sorted(unknown)[:5]}")
+        missing = [name for name in REQUIRED_CLAIMS if name not in payload]
+        if missing:
+            raise errors.MissingClaim(f"missing claims: {missing}")
+    status = payload["st"]
+    if not isinstance(status, list) or len(status) != 2:
+        raise errors.ClaimType("st must be [list id, index]")
+    holder_jwk = None
+    if "cnf" in payload:
+        holder = payload["cnf"]
+        if not isinstance(holder, dict) or holder.keys() != {"jwk"}:
+            raise errors.ClaimType('cnf must be {"jwk": {...}}')
+        holder_jwk = holder["jwk"]
+    # StatusRef checks nothing itself (the range is checked below): build it directly.
+    status_ref = _new(StatusRef)
+    _SET_LIST_ID(status_ref, status[0])
+    _SET_INDEX(status_ref, status[1])
+    values = (
+        payload["iss"],
+        payload["ben"],
+        payload["nbf"],
+        payload["exp"],
+        payload["jti"],
+        status_ref,
+        holder_jwk,
+    )
+    _check_claim_values(values)
+    return values  # type: ignore[return-value]  # checked just above
+
+
+def _check_claim_values(values: tuple[object, ...]) -> None:
+    """Check claim values (in field order) in the documented order; raise the first failure.
+
+    The usual, valid case runs inline, in one call: this is on every verification. A value
+    that fails goes to the helper that names the exact problem.
+    """
+    issuer_id, benefit, not_before, expires, credential_id, status, holder_jwk = values
+    if not isinstance(issuer_id, str) or ISSUER_ID.fullmatch(issuer_id) is None:
+        _check_pattern("iss", issuer_id, ISSUER_ID)
+    if not isinstance(benefit, str) or BENEFIT_CODE.fullmatch(benefit) is None:
+        _check_pattern("ben", benefit, BENEFIT_CODE)
+    # bool is an int subclass in Python; JSON true is not a number.
+    if type(not_before) is not int or not 0 <= not_before <= MAX_TIMESTAMP:
+        _check_timestamp("nbf", not_before)
+    if type(expires) is not int or not 0 <= expires <= MAX_TIMESTAMP:
+        _check_timestamp("exp", expires)
+    if expires <= not_before:  # type: ignore[operator]  # both are ints by now
+        raise errors.ValidityWindowInvalid("exp must be after nbf")
+    if not isinstance(credential_id, str) or CREDENTIAL_ID.fullmatch(credential_id) is None:
+        _check_pattern("jti", credential_id, CREDENTIAL_ID)
+    if not isinstance(status, StatusRef):
+        raise errors.ClaimType("st must be a status reference")
+    list_id, index = status.list_id, status.index
+    if type(list_id) is not int or not 0 <= list_id <= MAX_STATUS_LIST_ID:
+        _check_int("st", list_id, 0, MAX_STATUS_LIST_ID)
+    if type(index) is not int or not 0 <= index <= MAX_STATUS_INDEX:
+        _check_int("st", index, 0, MAX_STATUS_INDEX)
+    if holder_jwk is not None:
+        _check_holder_jwk(holder_jwk)
 
 
 def _check_pattern(name: str, value: object, pattern: re.Pattern[str]) -> None:

@@ -20,17 +20,19 @@ source could not be read, 78 no pinned anchor (give ``--anchor`` the first time)
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
 
 from verifier import errors
 from verifier.errors import Status
 from verifier.result import VerificationResult
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_CODES: Final = {Status.VALID: 0, Status.INVALID: 1, Status.INDETERMINATE: 2}
 EX_NOINPUT: Final = 66
@@ -51,17 +53,9 @@ def default_trust_dir() -> Path:
     return Path(data_home) / "plainclaim" / "trust"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on bad arguments, which would read as INDETERMINATE: use 64."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(errors.UsageError.exit_code, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public so the docs and tests can show the usage)."""
-    parser = _Parser(
+    parser = _new_parser(
         prog="plainclaim-verify",
         description="Verify a plainclaim credential offline.",
         epilog="Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64+ usage or setup error.",
@@ -85,13 +79,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _new_parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    """An ArgumentParser that exits with 64 on bad arguments: argparse's 2 reads as
+    INDETERMINATE. (argparse is imported here, not at the top: see :func:`_parse_usual`.)
+    """
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            self.print_usage(sys.stderr)
+            self.exit(errors.UsageError.exit_code, f"{self.prog}: error: {message}\n")
+
+    return _Parser(prog=prog, description=description, epilog=epilog)
+
+
+class _Arguments(NamedTuple):
+    """The verify command's arguments, as :func:`build_parser` would parse them."""
+
+    trust_dir: Path | None
+    at: str | None
+    json: bool
+    input: str
+
+
+_OPTIONS_WITH_VALUE: Final = ("--trust-dir", "--at")
+
+
+def _parse_usual(arguments: list[str]) -> _Arguments | None:
+    """Parse the usual command lines without argparse, whose import (with gettext) costs a
+    verifier's cold start 1.5 ms; None for anything else (``--help``, a mistake, an abbreviation,
+    ``--option=value``, a value starting with ``-``), which argparse then parses, answers
+    and refuses exactly as it always has.
+    """
+    values: dict[str, str] = {}
+    as_json = False
+    positional: list[str] = []
+    words = iter(arguments)
+    for word in words:
+        if word == "--json":
+            as_json = True
+        elif word in _OPTIONS_WITH_VALUE:
+            value = next(words, None)
+            if value is None or value.startswith("-"):
+                return None
+            values[word] = value
+        elif word.startswith("-") and word != "-":
+            return None
+        else:
+            positional.append(word)
+    if len(positional) != 1:
+        return None
+    trust_dir = values.get("--trust-dir")
+    return _Arguments(
+        trust_dir=None if trust_dir is None else Path(trust_dir),
+        at=values.get("--at"),
+        json=as_json,
+        input=positional[0],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["sync"]:
         return _sync_main(arguments[1:])
-    parser = build_parser()
-    args = parser.parse_args(arguments)
+    args = _parse_usual(arguments) or build_parser().parse_args(arguments)
     try:
         now = _parse_time(args.at) if args.at else None
         source = _read_input(args.input)
@@ -110,7 +162,7 @@ EX_DATAERR: Final = 65
 
 
 def _sync_main(argv: list[str]) -> int:
-    parser = _Parser(
+    parser = _new_parser(
         prog="plainclaim-verify sync",
         description="Fetch and verify the trust list and status lists for offline use.",
     )

@@ -19,10 +19,9 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from json.scanner import make_scanner
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -30,6 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from verifier import errors
 from verifier.keys import ALGORITHM
+
+if TYPE_CHECKING:
+    import jwt
 
 CREDENTIAL_TYP: Final = "pc1"
 TRUST_LIST_TYP: Final = "pc1-trust+jwt"
@@ -40,7 +42,11 @@ ALLOWED_HEADER_FIELDS: Final = frozenset({"alg", "typ", "kid"})
 SIGNATURE_BYTES: Final = 64
 
 _BASE64URL_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_URLSAFE_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+# base64url to standard base64; every byte outside base64url becomes "!", which no base64 has.
+_BASE64URL_TO_STANDARD: Final = bytes(
+    byte if byte in _BASE64URL_ALPHABET else ord("!") for byte in range(256)
+).translate(bytes.maketrans(b"-_", b"+/"))
+_PADDING: Final = (b"", b"", b"==", b"=")
 # The last character of an unpadded segment whose length is 2 or 3 mod 4 carries bits that
 # decoding drops. Only these characters leave those bits zero, so each byte string has exactly
 # one accepted encoding.
@@ -49,13 +55,43 @@ _CANONICAL_LAST: Final = {
     3: frozenset(b"AEIMQUYcgkosw048"),
 }
 _KID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())
-_SIGNER: Final = jwt.PyJWS(algorithms=[ALGORITHM])
 
 
-@dataclass(frozen=True, slots=True)
-class JwsHeader:
-    """The three header fields the profile allows."""
+class _EcdsaSha256(ec.ECDSA):
+    """``ECDSA(SHA256())`` for verifying, built without running ``ECDSA.__init__``.
+
+    That ``__init__`` imports cryptography's OpenSSL backend module (6 ms of a verifier's cold
+    start) only to check deterministic-signing support, which verification never uses. The
+    instance is still an ``ECDSA`` whose ``algorithm`` is SHA-256, all ``verify`` reads.
+    """
+
+    def __init__(self) -> None:  # Not calling ECDSA.__init__ is the point, see above.
+        pass
+
+    @property
+    def algorithm(self) -> hashes.HashAlgorithm:
+        """SHA-256, the only hash of ES256."""
+        return _SHA256
+
+    @property
+    def deterministic_signing(self) -> bool:
+        """Never used to verify; answered anyway so the object is complete."""
+        return False
+
+
+_SHA256: Final = hashes.SHA256()
+_ECDSA_SHA256: Final = _EcdsaSha256()
+# DER headers of a signature whose halves are 32-byte integers: the SEQUENCE by the number of
+# halves with the top bit set, and each INTEGER by its top bit (then it needs a zero byte).
+_DER_SEQUENCE: Final = (b"\x30\x44", b"\x30\x45", b"\x30\x46")
+_DER_INTEGER: Final = (b"\x02\x20", b"\x02\x21\x00")
+
+
+class JwsHeader(NamedTuple):
+    """The three header fields the profile allows.
+
+    (A NamedTuple: immutable, and defined in a fifth of the import time of a dataclass.)
+    """
 
     alg: str
     typ: str
@@ -75,6 +111,9 @@ class UnverifiedJws(NamedTuple):
     signature: bytes
 
 
+_new_tuple = tuple.__new__
+
+
 def parse_compact(token: str | bytes, expected_typ: str) -> UnverifiedJws:
     """Parse a compact JWS strictly under the plainclaim profile, without verifying it."""
     raw = token.encode("ascii", "replace") if isinstance(token, str) else token
@@ -85,12 +124,9 @@ def parse_compact(token: str | bytes, expected_typ: str) -> UnverifiedJws:
     header = _parse_header_segment(header_b64, expected_typ)
     payload = _json_object(_b64url_decode(payload_b64))
     signature = _b64url_decode(signature_b64)
-    return UnverifiedJws(
-        header=header,
-        unverified_payload=payload,
-        signing_input=raw[: len(header_b64) + 1 + len(payload_b64)],
-        signature=signature,
-    )
+    signing_input = raw[: len(header_b64) + 1 + len(payload_b64)]
+    # tuple.__new__ is what the NamedTuple's own __new__ calls, minus a Python-level call.
+    return _new_tuple(UnverifiedJws, (header, payload, signing_input, signature))
 
 
 def check_kid(kid: str) -> None:
@@ -103,19 +139,31 @@ def verify_signature(jws: UnverifiedJws, key: ec.EllipticCurvePublicKey, key_alg
     """Check the signature with a key whose algorithm the trust list fixed as ``key_alg``."""
     if jws.header.alg != key_alg or key_alg != ALGORITHM:
         raise errors.AlgorithmMismatch(f"token says {jws.header.alg!r}, key is {key_alg!r}")
-    if len(jws.signature) != SIGNATURE_BYTES:
+    signature = jws.signature
+    if len(signature) != SIGNATURE_BYTES:
         # A DER signature (about 70-72 bytes) lands here too: format 1 is raw r||s only.
-        raise errors.SignatureEncoding(f"{len(jws.signature)} bytes, expected 64 (raw r||s)")
+        raise errors.SignatureEncoding(f"{len(signature)} bytes, expected 64 (raw r||s)")
     # The check goes straight to cryptography with a prebuilt ECDSA(SHA256): pyjwt's
     # ECAlgorithm.verify builds objects on every call, which costs ~5% of a verification.
-    half = SIGNATURE_BYTES // 2
-    der = encode_dss_signature(
-        int.from_bytes(jws.signature[:half], "big"), int.from_bytes(jws.signature[half:], "big")
-    )
     try:
-        key.verify(der, jws.signing_input, _ECDSA_SHA256)
+        key.verify(_der_signature(signature), jws.signing_input, _ECDSA_SHA256)
     except InvalidSignature:
         raise errors.SignatureInvalid("the signature does not match") from None
+
+
+def _der_signature(raw: bytes) -> bytes:
+    """The DER ``SEQUENCE {INTEGER r, INTEGER s}`` that cryptography verifies, from raw r||s."""
+    half = SIGNATURE_BYTES // 2
+    r, s = raw[:half], raw[half:]
+    if r[0] and s[0]:
+        # Neither half has a leading zero byte (all but 1 in 128 signatures), so each is a
+        # 32-byte DER integer, with a zero byte in front if its top bit is set (DER integers
+        # are signed). Joined from templates: half the time of the general path below.
+        r_top, s_top = r[0] >> 7, s[0] >> 7
+        return b"".join(
+            (_DER_SEQUENCE[r_top + s_top], _DER_INTEGER[r_top], r, _DER_INTEGER[s_top], s)
+        )
+    return encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
 
 
 def sign_compact(
@@ -129,7 +177,17 @@ def sign_compact(
     if typ not in _KNOWN_TYPS:
         raise errors.UsageError(f"unknown token type {typ!r}")
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    return _SIGNER.encode(body, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ})
+    headers = {"kid": kid, "typ": typ}
+    return _signer().encode(body, private_key, algorithm=ALGORITHM, headers=headers)
+
+
+@functools.cache
+def _signer() -> jwt.PyJWS:
+    # pyjwt is imported on first signing only: importing it costs a verifier ~65 ms of cold
+    # start (it pulls in x509, urllib.request, ssl and http.client), and verifying never needs it.
+    import jwt
+
+    return jwt.PyJWS(algorithms=[ALGORITHM])
 
 
 @functools.lru_cache(maxsize=256)
@@ -162,17 +220,20 @@ def _parse_header(header: dict[str, object], expected_typ: str) -> JwsHeader:
 
 
 def _b64url_decode(segment: bytes) -> bytes:
-    # bytes.translate and binascii run in C: this is on every verification's hot path.
-    if not segment or segment.translate(None, _BASE64URL_ALPHABET):
+    # bytes.translate and binascii run in C: this is on every verification's hot path. One
+    # translate both maps base64url to standard base64 and turns every other byte (padding
+    # included) into one that strict a2b_base64 refuses.
+    if not segment:
         raise errors.Base64Invalid("segment is empty or not base64url without padding")
     tail = len(segment) % 4
     if tail == 1 or (tail and segment[-1] not in _CANONICAL_LAST[tail]):
         raise errors.Base64Invalid("segment length or trailing bits are not canonical")
-    padded = segment.translate(_URLSAFE_TO_STANDARD) + b"=" * (-tail % 4)
     try:
-        return binascii.a2b_base64(padded, strict_mode=True)
+        return binascii.a2b_base64(
+            segment.translate(_BASE64URL_TO_STANDARD) + _PADDING[tail], strict_mode=True
+        )
     except binascii.Error:
-        raise errors.Base64Invalid("undecodable base64url") from None
+        raise errors.Base64Invalid("segment is empty or not base64url without padding") from None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -190,14 +251,36 @@ def _refuse_constant(name: str) -> object:
 _JSON: Final = json.JSONDecoder(
     object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
 )
+# The scanner of the same decoder without the duplicate-key hook, called directly (decode()
+# and raw_decode() wrap it in Python code): a credential's payload parses in two thirds of
+# the time. Only used where the text proves it has no duplicate key, see _json_object.
+_JSON_WITHOUT_HOOK: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+_SCAN_WITHOUT_HOOK: Final = make_scanner(_JSON_WITHOUT_HOOK)  # type: ignore[arg-type]  # typeshed
 
 
 def _json_object(data: bytes) -> dict[str, object]:
     try:
         # Decode as UTF-8 ourselves: json.loads(bytes) would also guess UTF-16 and UTF-32.
-        value = _JSON.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.JsonInvalid("not valid UTF-8 JSON") from None
+    # Fast path. Every key in a JSON text, at any depth, is followed by a ":" outside any
+    # string, so the text holds at least as many ":" as keys. Parsed without the hook, an
+    # object keeps one entry per distinct key. So when the text holds exactly as many ":"
+    # as the top object has entries, no key was repeated and no nested object has a key:
+    # the hooked parse would return this same dict. (Counting bytes is counting characters
+    # here: UTF-8 writes non-ASCII characters with bytes above 0x7F only.) Anything else,
+    # errors included, takes the hooked parse, which decides.
+    try:
+        value, end = _SCAN_WITHOUT_HOOK(text, 0)
+        if end == len(text) and type(value) is dict and data.count(b":") == len(value):
+            return value
+    except (StopIteration, ValueError, RecursionError, errors.PlainclaimError):
+        pass
+    try:
+        value = _JSON.decode(text)
     except (ValueError, RecursionError):
-        # json.JSONDecodeError, UnicodeDecodeError, and over-long integers all land here.
+        # json.JSONDecodeError and over-long integers land here.
         raise errors.JsonInvalid("not valid UTF-8 JSON") from None
     if not isinstance(value, dict):
         raise errors.JsonInvalid("a JWS header and payload must be JSON objects")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Final
@@ -57,6 +56,9 @@ def public_key_from_jwk(jwk: Mapping[str, object]) -> ec.EllipticCurvePublicKey:
 
 def jwk_thumbprint(key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 thumbprint (SHA-256, base64url): a stable name for a key."""
+    # Imported here: hashlib loads OpenSSL's bindings (3 ms), which verifying never needs.
+    import hashlib
+
     members = public_key_to_jwk(key)
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     return b64url_encode(hashlib.sha256(canonical).digest())

@@ -8,13 +8,14 @@ check touches only the one list its credential points to.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Final, NamedTuple
 
 from verifier import errors
 from verifier.claims import StatusRef
 from verifier.jws import STATUS_LIST_TYP, parse_compact, verify_signature
-from verifier.status_list import StatusListToken, parse_status_list_claims
+from verifier.status_list import StatusList, StatusListToken, parse_status_list_claims
 from verifier.trust import TrustedIssuer, TrustList
 
 STATUS_DIR: Final = "status"
@@ -30,6 +31,20 @@ class StatusCheck(NamedTuple):
     #: The list's ``iat`` and ``exp``, in seconds since the epoch.
     as_of: int
     list_expires: int
+    #: ``as_of`` as an aware UTC datetime (the list's ``issued_at``).
+    vouched_at: datetime
+
+
+_new_tuple = tuple.__new__
+
+
+class _LoadedList(NamedTuple):
+    """What a check needs of a verified list, in the form it needs it."""
+
+    status_list: StatusList
+    issued_at: int
+    expires_at: int
+    vouched_at: datetime
 
 
 def status_list_path(trust_dir: Path, issuer_id: str, list_id: int) -> Path:
@@ -74,8 +89,8 @@ class StatusStore:
         self._trust_dir = trust_dir
         self._trust = trust
         self._lists: dict[tuple[str, int], StatusListToken] = {}
-        # (iat, exp) as epoch seconds per list, so that a check converts no datetimes.
-        self._times: dict[tuple[str, int], tuple[int, int]] = {}
+        # Times as epoch seconds per list, so that a check converts no datetimes.
+        self._loaded: dict[tuple[str, int], _LoadedList] = {}
 
     def status_list(self, issuer_id: str, list_id: int) -> StatusListToken:
         """The verified status list ``list_id`` of ``issuer_id``.
@@ -97,14 +112,21 @@ class StatusStore:
             raise errors.StatusListMissing(f"cannot read {path}: {exc}") from None
         parsed = verify_status_list_token(token, issuer, list_id, self._trust)
         self._lists[(issuer_id, list_id)] = parsed
-        self._times[(issuer_id, list_id)] = (
+        self._loaded[(issuer_id, list_id)] = _LoadedList(
+            parsed.status_list,
             int(parsed.issued_at.timestamp()),
             int(parsed.expires_at.timestamp()),
+            parsed.issued_at,
         )
         return parsed
 
     def check(self, issuer_id: str, ref: StatusRef) -> StatusCheck:
         """The status entry a credential points to."""
-        token = self.status_list(issuer_id, ref.list_id)
-        issued_at, expires_at = self._times[(issuer_id, ref.list_id)]
-        return StatusCheck(token.status_list.raw_status(ref.index), issued_at, expires_at)
+        loaded = self._loaded.get((issuer_id, ref.list_id))
+        if loaded is None:
+            self.status_list(issuer_id, ref.list_id)
+            loaded = self._loaded[(issuer_id, ref.list_id)]
+        status_list, issued_at, expires_at, vouched_at = loaded
+        value = status_list.raw_status(ref.index)
+        # tuple.__new__ is what the NamedTuple's own __new__ calls, minus a Python-level call.
+        return _new_tuple(StatusCheck, (value, issued_at, expires_at, vouched_at))

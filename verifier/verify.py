@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Final, Union
 
 from verifier import errors
-from verifier.claims import CredentialClaims
+from verifier.claims import StatusRef, checked_claim_values
 from verifier.jws import CREDENTIAL_TYP, UnverifiedJws, check_kid, parse_compact, verify_signature
 from verifier.messages import age_description
-from verifier.qrtext import decode_qr_text
-from verifier.result import VerificationResult, VerifiedCredential
+from verifier.qrtext import decode_qr_bytes
+from verifier.result import VerificationResult, VerifiedCredential, verified_credential
 from verifier.status_list import StatusValue
 from verifier.status_store import StatusStore
 from verifier.trust import TrustedIssuer, TrustedKey, TrustList
@@ -53,6 +53,15 @@ class VerifyPolicy:
 DEFAULT_POLICY: Final = VerifyPolicy()
 
 
+def _policy_seconds(policy: VerifyPolicy) -> tuple[float, float]:
+    """The clock skew and the status max age, in seconds."""
+    return policy.clock_skew.total_seconds(), policy.status_max_age.total_seconds()
+
+
+# Converted once: nearly every verification runs under the default policy.
+_DEFAULT_POLICY_SECONDS: Final = _policy_seconds(DEFAULT_POLICY)
+
+
 def verify(
     source: CredentialSource,
     trust: TrustList,
@@ -71,12 +80,17 @@ def verify(
     """
     moment = now or datetime.now(UTC)
     try:
-        credential = verify_or_raise(source, trust, status=status, now=moment, policy=policy)
+        if moment.tzinfo is None:  # _timestamp's check, inline: this runs every verification
+            raise errors.UsageError("now must be timezone-aware")
+        credential = _verify(source, trust, status, moment.timestamp(), policy)
     except errors.UsageError:
         raise
     except errors.PlainclaimError as error:
         return VerificationResult.from_error(error, checked_at=moment)
-    return VerificationResult.valid(credential, _status_warnings(credential, moment, policy))
+    warnings = (
+        () if credential.status_as_of is None else _status_warnings(credential, moment, policy)
+    )
+    return VerificationResult.valid(credential, warnings)
 
 
 def verify_or_raise(
@@ -88,69 +102,95 @@ def verify_or_raise(
     policy: VerifyPolicy = DEFAULT_POLICY,
 ) -> VerifiedCredential:
     """Like :func:`verify`, but return the credential or raise the refusal's error."""
-    timestamp = _timestamp(now)
-    leeway = policy.clock_skew.total_seconds()
-    jws = parse_compact(decode_qr_text(_qr_text(source)), CREDENTIAL_TYP)
+    return _verify(source, trust, status, _timestamp(now), policy)
+
+
+def _verify(
+    source: CredentialSource,
+    trust: TrustList,
+    status: StatusStore | None,
+    timestamp: float,
+    policy: VerifyPolicy,
+) -> VerifiedCredential:
+    """The checks, in the order of the module docstring. This runs on every verification:
+    values are read once into locals, and objects are built only for the result.
+    """
+    leeway, max_status_age = (
+        _DEFAULT_POLICY_SECONDS if policy is DEFAULT_POLICY else _policy_seconds(policy)
+    )
+    qr_text = source if isinstance(source, str) else _scanned_text(source)
+    jws = parse_compact(decode_qr_bytes(qr_text), CREDENTIAL_TYP)
     key = _find_key(jws, trust, timestamp)
     if trust.is_expired_at(timestamp, leeway):
         raise errors.TrustListExpired("the trust list has expired")
     verify_signature(jws, key.public_key, key.alg)
-    claims = CredentialClaims.from_payload(jws.unverified_payload)
-    issuer = trust.issuers[claims.issuer_id]
-    benefit = issuer.benefit_infos.get(claims.benefit)
+    (issuer_id, benefit_code, not_before, expires, credential_id, status_ref, holder_jwk) = (
+        checked_claim_values(jws.unverified_payload)
+    )
+    issuer = trust.issuers[issuer_id]
+    benefit = issuer.benefit_infos.get(benefit_code)
     if benefit is None:
-        raise errors.BenefitNotAllowed(f"{claims.issuer_id} may not vouch for {claims.benefit}")
-    if timestamp < claims.not_before - leeway:
+        raise errors.BenefitNotAllowed(f"{issuer_id} may not vouch for {benefit_code}")
+    if timestamp < not_before - leeway:
         raise errors.NotYetValid("before nbf")
-    if timestamp >= claims.expires + leeway:
+    if timestamp >= expires + leeway:
         raise errors.Expired("at or after exp")
-    status_as_of = _check_status(issuer, claims, status, timestamp, policy)
-    if claims.holder_jwk is not None:
+    status_as_of = _check_status(
+        issuer, status_ref, status, timestamp, leeway=leeway, max_age=max_status_age
+    )
+    if holder_jwk is not None:
         raise errors.HolderProofRequired("holder binding is reserved in format 1")
-    return VerifiedCredential(
-        credential_id=claims.credential_id,
+    return verified_credential(
+        credential_id=credential_id,
         benefit=benefit,
         issuer=issuer.info,
-        valid_from=datetime.fromtimestamp(claims.not_before, UTC),
-        valid_until=datetime.fromtimestamp(claims.expires, UTC),
-        status_ref=claims.status,
+        valid_from=datetime.fromtimestamp(not_before, UTC),
+        valid_until=datetime.fromtimestamp(expires, UTC),
+        status_ref=status_ref,
         status_as_of=status_as_of,
     )
 
 
+# Plain ints: comparing with these is cheaper than looking IntEnum members up on each check.
+_VALID: Final = int(StatusValue.VALID)
+_REVOKED: Final = int(StatusValue.INVALID)
+_SUSPENDED: Final = int(StatusValue.SUSPENDED)
+
+
 def _check_status(
     issuer: TrustedIssuer,
-    claims: CredentialClaims,
+    status_ref: StatusRef,
     status: StatusStore | None,
     timestamp: float,
-    policy: VerifyPolicy,
+    *,
+    leeway: float,
+    max_age: float,
 ) -> datetime | None:
     """Check the credential's status entry; returns when the issuer vouched for it.
 
     None means the issuer publishes no status lists, so there is nothing to check.
+    ``leeway`` and ``max_age`` are the policy's clock skew and status max age in seconds.
     """
     if issuer.status_uri is None:
         return None
     if status is None:
         raise errors.StatusListMissing("no status data was given to the verifier")
-    check = status.check(issuer.issuer_id, claims.status)
-    if check.as_of > timestamp + policy.clock_skew.total_seconds():
+    value, as_of, list_expires, vouched_at = status.check(issuer.issuer_id, status_ref)
+    if as_of > timestamp + leeway:
         # A list dated in the future would vouch "not revoked" ahead of time.
         raise errors.StatusListInvalid("the status list is dated in the future")
     # Revocation is final, so a revoked entry is believed however old the list; "valid" and
     # "suspended" can change, so only fresh data may say them.
-    if check.value == StatusValue.INVALID:
+    if value == _REVOKED:
         raise errors.Revoked("the status list marks the credential revoked")
-    too_old = timestamp - check.as_of > policy.status_max_age.total_seconds()
-    if too_old or timestamp >= check.list_expires + policy.clock_skew.total_seconds():
-        raise errors.StatusStale(
-            "the synced status list is too old", as_of=datetime.fromtimestamp(check.as_of, UTC)
-        )
-    if check.value == StatusValue.SUSPENDED:
+    too_old = timestamp - as_of > max_age
+    if too_old or timestamp >= list_expires + leeway:
+        raise errors.StatusStale("the synced status list is too old", as_of=vouched_at)
+    if value == _SUSPENDED:
         raise errors.Suspended("the status list marks the credential suspended")
-    if check.value != StatusValue.VALID:
-        raise errors.StatusListInvalid(f"status value {int(check.value)} is not defined")
-    return datetime.fromtimestamp(check.as_of, UTC)
+    if value != _VALID:
+        raise errors.StatusListInvalid(f"status value {value} is not defined")
+    return vouched_at
 
 
 def _status_warnings(
@@ -172,9 +212,7 @@ def _timestamp(now: datetime | None) -> float:
     return now.timestamp()
 
 
-def _qr_text(source: CredentialSource) -> str:
-    if isinstance(source, str):
-        return source
+def _scanned_text(source: CredentialSource) -> str:
     # Imported here so that verifying QR text never pays for loading the image stack.
     from verifier.scan import scan_credential_text
 
@@ -183,15 +221,17 @@ def _qr_text(source: CredentialSource) -> str:
 
 def _find_key(jws: UnverifiedJws, trust: TrustList, timestamp: float) -> TrustedKey:
     """Look the key up by kid, scoped to the issuer the (still unverified) payload claims."""
-    check_kid(jws.header.kid)
-    if "iss" not in jws.unverified_payload:
+    kid = jws.header.kid
+    check_kid(kid)
+    payload = jws.unverified_payload
+    if "iss" not in payload:
         raise errors.MissingClaim("iss is missing")
-    claimed_issuer = jws.unverified_payload["iss"]
+    claimed_issuer = payload["iss"]
     if not isinstance(claimed_issuer, str):
         raise errors.ClaimType("iss must be a string")
     if claimed_issuer not in trust.issuers:
         raise errors.UnknownIssuer("the issuer is not on the trust list")
-    key = trust.keys_by_kid.get(jws.header.kid)
+    key = trust.keys_by_kid.get(kid)
     if key is None:
         raise errors.UnknownKey("no key with this kid on the trust list")
     if key.issuer_id != claimed_issuer:
