@@ -43,7 +43,7 @@ from verifier.trust import (
     TrustedKey,
     TrustList,
 )
-from verifier.trust_dir import ANCHOR_FILE, TRUST_LIST_FILE, write_atomic
+from verifier.trust_dir import ANCHOR_FILE, TRUST_LIST_FILE, read_capped, write_atomic
 
 FORMAT: Final = 1
 AUTHORITY_FILE: Final = "authority.json"
@@ -120,7 +120,7 @@ class Authority:
         """Open an authority directory made by :meth:`init`."""
         file = path / AUTHORITY_FILE
         try:
-            data = json.loads(_read_small(file))
+            data = json.loads(read_capped(file, _MAX_FILE_BYTES))
         except FileNotFoundError:
             raise errors.ConfigurationError(
                 f"{file} not found; create it with: plainclaim-issuer --dir {path} "
@@ -299,7 +299,7 @@ class Authority:
 def read_jwks(path: Path) -> list[IssuerKey]:
     """Read the public keys of a JWKS file (or a file with a single JWK) from an issuer."""
     try:
-        data = json.loads(_read_small(path))
+        data = json.loads(read_capped(path, _MAX_FILE_BYTES))
     except FileNotFoundError:
         raise errors.UsageError(f"no such file {path}") from None
     except (OSError, ValueError) as exc:
@@ -397,7 +397,7 @@ def _build(state: AuthorityState, sequence: int, issued_at: int, expires_at: int
 def _check_pinned_anchor(path: Path, anchor: AnchorKey) -> None:
     """Refuse to replace the anchor a verifier directory pins with another."""
     try:
-        pinned = json.loads(_read_small(path))
+        pinned = json.loads(read_capped(path, _MAX_FILE_BYTES))
     except FileNotFoundError:
         return
     except (OSError, ValueError) as exc:
@@ -435,11 +435,3 @@ def _aware(now: datetime | None) -> datetime:
     if now.tzinfo is None:
         raise errors.UsageError("now must be timezone-aware")
     return now
-
-
-def _read_small(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        data = handle.read(_MAX_FILE_BYTES + 1)
-    if len(data) > _MAX_FILE_BYTES:
-        raise ValueError("file too large")
-    return data

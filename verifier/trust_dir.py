@@ -45,7 +45,7 @@ def load_anchor(trust_dir: Path) -> AnchorKey:
     """Read the pinned anchor key; a missing or bad one is a configuration error."""
     path = trust_dir / ANCHOR_FILE
     try:
-        jwk = json.loads(_read_small(path))
+        jwk = json.loads(read_capped(path))
         if not isinstance(jwk, dict):
             raise ValueError("not a JSON object")
         return AnchorKey.from_jwk(jwk)
@@ -58,7 +58,7 @@ def load_anchor(trust_dir: Path) -> AnchorKey:
 def highest_sequence_seen(trust_dir: Path) -> int:
     """The rollback guard: the highest trust list sequence accepted in this directory."""
     try:
-        state = json.loads(_read_small(trust_dir / STATE_FILE))
+        state = json.loads(read_capped(trust_dir / STATE_FILE))
     except FileNotFoundError:
         return 0
     except (OSError, ValueError, RecursionError):
@@ -124,9 +124,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _read_small(path: Path) -> bytes:
+def read_capped(path: Path, max_bytes: int = _MAX_SMALL_FILE) -> bytes:
+    """A small file's bytes; ``ValueError`` past ``max_bytes``, never reading more than that."""
     with path.open("rb") as handle:
-        data = handle.read(_MAX_SMALL_FILE + 1)
-    if len(data) > _MAX_SMALL_FILE:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
         raise ValueError("file too large")
     return data
