@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from issuer import render
+from issuer import qr_symbol
 from issuer.render import (
     ErrorCorrection,
     QrSymbol,
@@ -223,7 +223,7 @@ def test_penalty_equals_qrcode_lost_point_for_every_mask(
     credential: str, ecc: ErrorCorrection
 ) -> None:
     version = qr_matrix(credential, ecc).version
-    layout = render._layout(version)
+    layout = qr_symbol._layout(version)
     reference = qrcode_reference(credential, ecc)
     reference.version = version
     for mask in range(8):
@@ -231,7 +231,7 @@ def test_penalty_equals_qrcode_lost_point_for_every_mask(
         flat = "".join("1" if m else "0" for row in reference.modules for m in row)
         as_int = int(flat[::-1], 2)
         expected = qrcode.util.lost_point(reference.modules)
-        assert render._penalty(as_int, layout) == expected, mask
+        assert qr_symbol._penalty(as_int, layout) == expected, mask
 
 
 @given(digits=digit_strings, ecc=st.sampled_from(LEVELS))
