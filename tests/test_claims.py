@@ -247,6 +247,7 @@ def test_status_must_be_a_status_ref() -> None:
         {"jwk": HOLDER, "kid": "x"},
         {"kid": "x"},
         {"jwk": "x"},
+        {"jwk": None},  # must not read as "no holder binding", which would pass
         {"jwk": {**HOLDER, "d": "secret"}},
         {"jwk": {k: v for k, v in HOLDER.items() if k != "y"}},
         {"jwk": {**HOLDER, "kty": "RSA"}},

@@ -13,7 +13,9 @@ import pytest
 from bench.demo_world import ISSUER, World, make_world
 from verifier import Status, load_trust_store, verify
 from verifier.cli import main
+from verifier.errors import PlainclaimError
 from verifier.status_store import status_list_path
+from verifier.sync import status_relative_path
 from verifier.trust_dir import STATE_FILE, TRUST_LIST_FILE
 
 
@@ -249,3 +251,42 @@ def test_sync_from_an_unreachable_source(tmp_path: Path, world: World) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["sync", str(empty), "--trust-dir", str(trust_dir)]) == 69
+
+
+def test_status_paths_below_a_source_are_always_relative() -> None:
+    assert status_relative_path("https://status.example.org/mosa/0.jwt") == "mosa/0.jwt"
+    assert status_relative_path("https://x//etc/passwd") == "etc/passwd"
+    assert status_relative_path("https://x/a//b/%2F/0.jwt") == "a/b/0.jwt"
+    for bad in ("https://x/", "https://x/../0.jwt", "https://x/a/%2E%2E/0.jwt"):
+        with pytest.raises(PlainclaimError):
+            status_relative_path(bad)
+
+
+def test_a_bad_anchor_file_is_never_pinned(tmp_path: Path, world: World) -> None:
+    source = _publish(tmp_path / "usb", world)
+    trust_dir = tmp_path / "trust"
+    bad = tmp_path / "bad.jwk"
+    bad.write_text('{"kty": "EC"}')
+    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", str(bad)]) == 78
+    assert not (trust_dir / "anchor.jwk").exists()
+    missing = str(tmp_path / "missing.jwk")
+    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", missing]) == 78
+    good = _anchor_file(tmp_path, world)
+    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", str(good)]) == 0
+
+
+def test_sync_refuses_a_status_list_dated_in_the_future(tmp_path: Path, world: World) -> None:
+    source = _publish(tmp_path / "usb", world, issued_days_ago=-1)  # tomorrow
+    trust_dir = tmp_path / "trust"
+    code = main(
+        [
+            "sync",
+            str(source),
+            "--trust-dir",
+            str(trust_dir),
+            "--anchor",
+            str(_anchor_file(tmp_path, world)),
+        ]
+    )
+    assert code == 65
+    assert not status_list_path(trust_dir, ISSUER, 0).exists()

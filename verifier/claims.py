@@ -161,6 +161,9 @@ def checked_claim_values(payload: Mapping[str, object]) -> ClaimValues:
         if not isinstance(holder, dict) or holder.keys() != {"jwk"}:
             raise errors.ClaimType('cnf must be {"jwk": {...}}')
         holder_jwk = holder["jwk"]
+        if holder_jwk is None:
+            # Present but empty must not read as "no holder binding", which would pass.
+            raise errors.ClaimType("cnf.jwk must be a key")
     # StatusRef checks nothing itself (the range is checked below): build it directly.
     status_ref = _new(StatusRef)
     _SET_LIST_ID(status_ref, status[0])

@@ -10,12 +10,14 @@ or ``-`` to read the QR text from standard input, which is what a keyboard-wedge
 (trailing CR, LF and Tab are ignored).
 
 Exit status: 0 VALID, 1 INVALID, 2 INDETERMINATE, 64 usage error, 66 input file missing,
-78 trust directory not configured. Nothing is sent anywhere and nothing is logged.
+74 input/output error, 78 trust directory not configured. Nothing is sent anywhere and
+nothing is logged.
 
 ``sync`` fetches the trust list and the status lists it names from SOURCE (a directory, e.g. a
 USB stick, or an http(s) URL), verifies them and stores them in the trust directory. Exit
 status: 0 done, 65 the source's data was refused (bad signature, older than the cache), 69 the
-source could not be read, 78 no pinned anchor (give ``--anchor`` the first time).
+source could not be read, 74 the trust directory could not be written, 78 no pinned anchor
+(give ``--anchor`` the first time).
 """
 
 from __future__ import annotations
@@ -154,11 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     except _MissingInput as exc:
         print(f"plainclaim-verify: no such file: {exc}", file=sys.stderr)
         return EX_NOINPUT
+    except OSError as exc:
+        # Exit 1 would read as INVALID: an I/O failure is the verifier's problem, not the card's.
+        print(f"plainclaim-verify: {exc.strerror or exc}", file=sys.stderr)
+        return EX_IOERR
     _print(result, as_json=args.json)
     return EXIT_CODES[result.status]
 
 
 EX_DATAERR: Final = 65
+EX_IOERR: Final = 74
 
 
 def _sync_main(argv: list[str]) -> int:
@@ -189,6 +196,9 @@ def _sync_main(argv: list[str]) -> int:
     except errors.PlainclaimError as exc:
         print(f"plainclaim-verify sync: refused ({exc.reason}): {exc.detail}", file=sys.stderr)
         return EX_DATAERR
+    except OSError as exc:
+        print(f"plainclaim-verify sync: {exc.strerror or exc}", file=sys.stderr)
+        return EX_IOERR
     print(f"Trust list {report.trust_list_sequence}: {report.issuers} issuers.")
     print(f"Status lists updated: {len(report.status_lists_updated)}")
     for name in report.status_lists_kept:

@@ -14,12 +14,12 @@ replaced atomically.
 
 from __future__ import annotations
 
-import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final, Protocol
 
 from verifier import errors
@@ -32,6 +32,7 @@ from verifier.trust import MAX_TRUST_LIST_BYTES, TrustedIssuer, TrustList
 from verifier.trust_dir import (
     ANCHOR_FILE,
     TRUST_LIST_FILE,
+    check_anchor_jwk,
     highest_sequence_seen,
     load_anchor,
     record_sequence,
@@ -41,6 +42,8 @@ from verifier.trust_dir import (
 #: Lists are probed from 0 upwards until one is missing; this bounds a hostile source.
 MAX_LISTS_PER_ISSUER: Final = 10_000
 HTTP_TIMEOUT_SECONDS: Final = 30
+#: The verifier's default clock-skew leeway.
+FUTURE_LEEWAY_SECONDS: Final = 300
 
 
 class Source(Protocol):
@@ -123,21 +126,38 @@ class SyncReport:
 
 
 def install_anchor(trust_dir: Path, anchor_file: Path) -> None:
-    """Pin a trust anchor in a new trust directory. Replacing a pinned anchor is refused."""
-    trust_dir.mkdir(parents=True, exist_ok=True)
+    """Pin a trust anchor in a new trust directory. Replacing a pinned anchor is refused.
+
+    The file is checked before anything is written, so a bad one never blocks a good one.
+    """
+    try:
+        data = anchor_file.read_bytes()
+    except OSError as exc:
+        raise errors.ConfigurationError(
+            f"cannot read the anchor file {anchor_file}: {exc}"
+        ) from None
+    check_anchor_jwk(data)
     target = trust_dir / ANCHOR_FILE
-    if target.exists():
-        if target.read_bytes() != anchor_file.read_bytes():
-            raise errors.ConfigurationError(
-                f"{target} already pins a different anchor; replace it by hand, deliberately"
-            )
-        return
-    shutil.copyfile(anchor_file, target)
-    load_anchor(trust_dir)  # refuse (and report) a bad anchor file now, not at the first scan
+    try:
+        trust_dir.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            if target.read_bytes() != data:
+                raise errors.ConfigurationError(
+                    f"{target} already pins a different anchor; replace it by hand, deliberately"
+                )
+            return
+        write_atomic(target, data)
+    except OSError as exc:
+        raise errors.ConfigurationError(f"cannot write {target}: {exc}") from None
 
 
-def sync(source: Source, trust_dir: Path) -> SyncReport:
-    """Fetch, verify and store the trust list and every status list it names."""
+def sync(source: Source, trust_dir: Path, *, now: datetime | None = None) -> SyncReport:
+    """Fetch, verify and store the trust list and every status list it names.
+
+    ``now`` (default: the current time) refuses status lists dated in the future: stored,
+    such a list would be preferred over every correct one that follows it.
+    """
+    moment = (now or datetime.now(UTC)).timestamp()
     anchor = load_anchor(trust_dir)
     token = source.read(TRUST_LIST_FILE, MAX_TRUST_LIST_BYTES)
     if token is None:
@@ -147,7 +167,9 @@ def sync(source: Source, trust_dir: Path) -> SyncReport:
     pending: list[tuple[Path, bytes]] = []
     for issuer in trust_list.issuers.values():
         if issuer.status_uri is not None:
-            pending.extend(_fetch_status_lists(source, trust_dir, trust_list, issuer, report))
+            pending.extend(
+                _fetch_status_lists(source, trust_dir, trust_list, issuer, report, moment=moment)
+            )
     # Status lists first: a reader that sees the new trust list also finds its lists.
     for path, data in pending:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +180,13 @@ def sync(source: Source, trust_dir: Path) -> SyncReport:
 
 
 def _fetch_status_lists(
-    source: Source, trust_dir: Path, trust: TrustList, issuer: TrustedIssuer, report: SyncReport
+    source: Source,
+    trust_dir: Path,
+    trust: TrustList,
+    issuer: TrustedIssuer,
+    report: SyncReport,
+    *,
+    moment: float,
 ) -> list[tuple[Path, bytes]]:
     fetched: list[tuple[Path, bytes]] = []
     for list_id in range(MAX_LISTS_PER_ISSUER):
@@ -170,6 +198,8 @@ def _fetch_status_lists(
             break
         fresh = verify_status_list_token(data, issuer, list_id, trust)
         name = f"{issuer.issuer_id}/{list_id}"
+        if fresh.issued_at.timestamp() > moment + FUTURE_LEEWAY_SECONDS:
+            raise errors.StatusListInvalid(f"status list {name} is dated in the future")
         target = status_list_path(trust_dir, issuer.issuer_id, list_id)
         cached_issued_at = _cached_issued_at(target, issuer, list_id, trust)
         if cached_issued_at is not None and cached_issued_at > fresh.issued_at.timestamp():
@@ -199,8 +229,11 @@ def status_relative_path(uri: str) -> str:
 
     Issuers publish to the same path, so a published directory is a sync source as it is.
     """
-    path = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(uri).path))
-    parts = [part for part in path.parts if part not in ("/", "")]
-    if not parts or any(part in (".", "..") for part in parts):
+    # Empty parts (from "//" anywhere, or a leading "/") are dropped, so the result is always
+    # relative: a template like "https://x//etc/{list}" must not reach outside the source.
+    parts = [
+        part for part in urllib.parse.unquote(urllib.parse.urlsplit(uri).path).split("/") if part
+    ]
+    if not parts or any(part in (".", "..") or "\\" in part for part in parts):
         raise errors.StatusListInvalid(f"status URI {uri!r} has no usable path")
     return "/".join(parts)

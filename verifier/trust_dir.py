@@ -45,14 +45,23 @@ def load_anchor(trust_dir: Path) -> AnchorKey:
     """Read the pinned anchor key; a missing or bad one is a configuration error."""
     path = trust_dir / ANCHOR_FILE
     try:
-        jwk = json.loads(read_capped(path))
+        data = read_capped(path)
+    except FileNotFoundError:
+        raise errors.ConfigurationError(f"no pinned anchor key at {path}") from None
+    except (OSError, ValueError) as exc:
+        raise errors.ConfigurationError(f"unreadable anchor key {path}: {exc}") from None
+    return check_anchor_jwk(data, source=str(path))
+
+
+def check_anchor_jwk(data: bytes, *, source: str = "anchor file") -> AnchorKey:
+    """Parse an anchor JWK; anything but a valid ES256 P-256 public key is a setup error."""
+    try:
+        jwk = json.loads(data)
         if not isinstance(jwk, dict):
             raise ValueError("not a JSON object")
         return AnchorKey.from_jwk(jwk)
-    except FileNotFoundError:
-        raise errors.ConfigurationError(f"no pinned anchor key at {path}") from None
-    except (OSError, ValueError, RecursionError, errors.PlainclaimError) as exc:
-        raise errors.ConfigurationError(f"unreadable anchor key {path}: {exc}") from None
+    except (ValueError, RecursionError, errors.PlainclaimError) as exc:
+        raise errors.ConfigurationError(f"unreadable anchor key {source}: {exc}") from None
 
 
 def highest_sequence_seen(trust_dir: Path) -> int:
