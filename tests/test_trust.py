@@ -531,3 +531,15 @@ def test_deeply_nested_local_file(trust_dir: Path, name: str) -> None:
     (trust_dir / name).write_bytes(b"[" * 50_000)
     with pytest.raises(errors.ConfigurationError):
         load_trust_list(trust_dir)
+
+
+def test_one_key_under_two_kids_is_refused() -> None:
+    key = public_key("mosa-1")
+    first = TrustedKey("mosa-1", "mosa", "ES256", key, 0, 2_000_000_000)
+    second = TrustedKey("city-9", "city", "ES256", key, 0, 2_000_000_000)
+    issuers = [
+        TrustedIssuer("mosa", "Ministry", {"mosa-1": first}, {"heating-2027": "Heating"}),
+        TrustedIssuer("city", "City", {"city-9": second}, {"transport-discount": "Transport"}),
+    ]
+    with pytest.raises(errors.TrustListMalformed):
+        TrustList.build(authority="demo", sequence=1, issued_at=1, expires_at=2, issuers=issuers)

@@ -215,6 +215,7 @@ class TrustList:
             raise errors.TrustListMalformed("issuers must be a list")
         issuers: dict[str, TrustedIssuer] = {}
         keys_by_kid: dict[str, TrustedKey] = {}
+        points: set[tuple[int, int]] = set()
         for entry in entries:
             issuer = _parse_issuer(entry)
             if issuer.issuer_id in issuers:
@@ -222,6 +223,11 @@ class TrustList:
             for kid, key in issuer.keys.items():
                 if kid in keys_by_kid:
                     raise errors.TrustListMalformed(f"kid {kid} listed twice")
+                # One key under two kids (or two issuers) would let its holder sign as either.
+                point = key.public_key.public_numbers()
+                if (point.x, point.y) in points:
+                    raise errors.TrustListMalformed(f"the key of {kid} is listed twice")
+                points.add((point.x, point.y))
                 keys_by_kid[kid] = key
             issuers[issuer.issuer_id] = issuer
         return cls(authority, sequence, issued_at, expires_at, issuers, keys_by_kid)
