@@ -5,7 +5,7 @@ Keyed by the stable reason codes of :mod:`verifier.errors`, so a translation is 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ _TRUST_DATA: Final = (
 )
 
 MESSAGES: Final[dict[str, str]] = {
+    "error": "Cannot check this credential. Scan again or ask your IT contact.",
+    "input_rejected": _NOT_READABLE,
+    "key_rejected": _FORGED,
     "input_too_large": "This code holds far more data than a plainclaim credential. It cannot be checked.",
     "input_charset": _NOT_READABLE,
     "unknown_prefix": "This QR code is not a plainclaim credential.",
@@ -96,8 +99,20 @@ def valid_message(credential: VerifiedCredential) -> str:
     """The clerk's message for a valid credential: what it proves, in plain words."""
     return (
         f"VALID: {credential.issuer.name} confirms that the holder qualifies for "
-        f"{credential.benefit.name}, until {credential.valid_until:%d %B %Y %H:%M} UTC."
+        f"{credential.benefit.name}, {until_words(credential.valid_until)}."
     )
+
+
+def until_words(valid_until: datetime) -> str:
+    """The end of validity as a clerk reads it.
+
+    Issuers end credentials at midnight after the last day ("valid until 31 March" is
+    exclusive 1 April 00:00), so a midnight expiry reads as the end of the day before.
+    """
+    if (valid_until.hour, valid_until.minute, valid_until.second) == (0, 0, 0):
+        last_day = valid_until - timedelta(days=1)
+        return f"until the end of {last_day.day} {last_day:%B %Y} (UTC)"
+    return f"until {valid_until.day} {valid_until:%B %Y, %H:%M} UTC"
 
 
 def age_description(as_of: datetime, now: datetime) -> str:
