@@ -86,6 +86,7 @@ _LOOKUP_CHUNK: Final = 500
 #: request ids are looked up under the issuance lock: try again with fresh ids.
 _ISSUE_ATTEMPTS: Final = 3
 #: A raw 64-byte ES256 signature in canonical unpadded base64url.
+_STREAM_CHUNK: Final = 10_000
 _SIGNATURE_SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]{85}[AQgw]")
 
 
@@ -379,12 +380,19 @@ class Registry:
                 is None
             ):
                 raise errors.UnknownStatusList(f"no status list {list_id!r}")
-            rows = conn.execute(
+        return self._stream_non_valid(list_id)
+
+    def _stream_non_valid(self, list_id: int) -> Iterator[tuple[int, StatusValue]]:
+        # Streamed in chunks (a server-side cursor on PostgreSQL): publishing a list costs the
+        # memory of its bit array, not of its revoked rows.
+        with translate_db_errors(), read_transaction(self._engine) as conn:
+            rows = conn.execution_options(yield_per=_STREAM_CHUNK).execute(
                 select(credentials.c.status_index, credentials.c.status)
                 .where(credentials.c.list_id == list_id, credentials.c.status != 0)
                 .order_by(credentials.c.status_index)
-            ).all()
-        return iter([(row.status_index, StatusValue(row.status)) for row in rows])
+            )
+            for index, status in rows:
+                yield index, StatusValue(status)
 
     def check_integrity(self) -> None:
         """Check the database and the registry's invariants; raise if anything is wrong.
