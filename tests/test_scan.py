@@ -427,6 +427,14 @@ def test_a_missing_file_or_a_text_mode_file_is_a_usage_error(tmp_path: Path) -> 
 # --- What the image holds -----------------------------------------------------------------
 
 
+def test_a_light_on_dark_code_is_read(credential_qr: Image.Image) -> None:
+    # A phone in dark mode may show the code inverted.
+    from PIL import ImageOps
+
+    inverted = ImageOps.invert(credential_qr.convert("L"))
+    assert scan_credential_text(encode(inverted, "PNG")) == CREDENTIAL
+
+
 def test_a_blank_image_holds_no_qr() -> None:
     blank = encode(Image.new("RGB", (640, 480), "white"), "PNG")
     assert read_qr_texts(blank) == []
