@@ -46,6 +46,7 @@ _BASE64URL_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 _BASE64URL_TO_STANDARD: Final = bytes(
     byte if byte in _BASE64URL_ALPHABET else ord("!") for byte in range(256)
 ).translate(bytes.maketrans(b"-_", b"+/"))
+_STANDARD_TO_BASE64URL: Final = bytes.maketrans(b"+/", b"-_")
 _PADDING: Final = (b"", b"", b"==", b"=")
 # The last character of an unpadded segment whose length is 2 or 3 mod 4 carries bits that
 # decoding drops. Only these characters leave those bits zero, so each byte string has exactly
@@ -172,22 +173,35 @@ def sign_compact(
     """Sign ``payload`` as a compact ES256 JWS with the profile's header.
 
     The payload is serialised compactly in the caller's key order (every byte grows the QR).
+    pyjwt's ES256 implementation makes the signature (raw r||s); the header segment, the same
+    for every token of one key, is built once: issuing is mostly signing.
     """
-    check_kid(kid)
     if typ not in _KNOWN_TYPS:
         raise errors.UsageError(f"unknown token type {typ!r}")
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    headers = {"kid": kid, "typ": typ}
-    return _signer().encode(body, private_key, algorithm=ALGORITHM, headers=headers)
+    signing_input = _header_segment(kid, typ) + b"." + _b64url(body)
+    signature = _es256().sign(signing_input, private_key)
+    return (signing_input + b"." + _b64url(signature)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=64)
+def _header_segment(kid: str, typ: str) -> bytes:
+    check_kid(kid)
+    header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
+    return _b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode("ascii"))
+
+
+def _b64url(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_BASE64URL).rstrip(b"=")
 
 
 @functools.cache
-def _signer() -> jwt.PyJWS:
+def _es256() -> jwt.algorithms.ECAlgorithm:
     # pyjwt is imported on first signing only: importing it costs a verifier ~65 ms of cold
     # start (it pulls in x509, urllib.request, ssl and http.client), and verifying never needs it.
-    import jwt
+    from jwt.algorithms import ECAlgorithm
 
-    return jwt.PyJWS(algorithms=[ALGORITHM])
+    return ECAlgorithm(ECAlgorithm.SHA256)
 
 
 @functools.lru_cache(maxsize=256)
