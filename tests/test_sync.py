@@ -33,6 +33,12 @@ def _publish(root: Path, world: World, *, sequence: int = 1, **status: object) -
     return root
 
 
+def _sync(source: Path | str, trust_dir: Path, anchor: Path | str | None = None) -> int:
+    """``plainclaim-verify sync SOURCE --trust-dir DIR [--anchor FILE]``, its exit status."""
+    arguments = ["sync", str(source), "--trust-dir", str(trust_dir)]
+    return main([*arguments, "--anchor", str(anchor)] if anchor is not None else arguments)
+
+
 def _anchor_file(tmp_path: Path, world: World) -> Path:
     path = tmp_path / "anchor.jwk"
     path.write_text(world.anchor_jwk())
@@ -44,16 +50,7 @@ def test_sync_from_directory_then_verify_offline(
 ) -> None:
     source = _publish(tmp_path / "usb", world, revoked=(7,))
     trust_dir = tmp_path / "trust"
-    code = main(
-        [
-            "sync",
-            str(source),
-            "--trust-dir",
-            str(trust_dir),
-            "--anchor",
-            str(_anchor_file(tmp_path, world)),
-        ]
-    )
+    code = _sync(source, trust_dir, _anchor_file(tmp_path, world))
     assert code == 0, capsys.readouterr()
     assert "Status lists updated: 1" in capsys.readouterr().out
     assert status_list_path(trust_dir, ISSUER, 0).is_file()
@@ -91,19 +88,7 @@ def test_sync_from_web_server(tmp_path: Path, world: World, web_root: tuple[Path
     root, url = web_root
     _publish(root, world, suspended=(3,))
     trust_dir = tmp_path / "trust"
-    assert (
-        main(
-            [
-                "sync",
-                url,
-                "--trust-dir",
-                str(trust_dir),
-                "--anchor",
-                str(_anchor_file(tmp_path, world)),
-            ]
-        )
-        == 0
-    )
+    assert _sync(url, trust_dir, _anchor_file(tmp_path, world)) == 0
     store = load_trust_store(trust_dir)
     assert (
         verify(world.qr_text(index=3), store.trust_list, status=store.status).reason == "suspended"
@@ -113,31 +98,9 @@ def test_sync_from_web_server(tmp_path: Path, world: World, web_root: tuple[Path
 def test_sync_refuses_an_older_trust_list(tmp_path: Path, world: World) -> None:
     anchor = _anchor_file(tmp_path, world)
     trust_dir = tmp_path / "trust"
-    assert (
-        main(
-            [
-                "sync",
-                str(_publish(tmp_path / "new", world, sequence=5)),
-                "--trust-dir",
-                str(trust_dir),
-                "--anchor",
-                str(anchor),
-            ]
-        )
-        == 0
-    )
+    assert _sync(_publish(tmp_path / "new", world, sequence=5), trust_dir, anchor) == 0
     before = (trust_dir / TRUST_LIST_FILE).read_bytes()
-    assert (
-        main(
-            [
-                "sync",
-                str(_publish(tmp_path / "old", world, sequence=4)),
-                "--trust-dir",
-                str(trust_dir),
-            ]
-        )
-        == 65
-    )
+    assert _sync(_publish(tmp_path / "old", world, sequence=4), trust_dir) == 65
     assert (trust_dir / TRUST_LIST_FILE).read_bytes() == before
 
 
@@ -146,31 +109,9 @@ def test_sync_keeps_a_newer_cached_status_list(
 ) -> None:
     anchor = _anchor_file(tmp_path, world)
     trust_dir = tmp_path / "trust"
-    assert (
-        main(
-            [
-                "sync",
-                str(_publish(tmp_path / "fresh", world, revoked=(7,))),
-                "--trust-dir",
-                str(trust_dir),
-                "--anchor",
-                str(anchor),
-            ]
-        )
-        == 0
-    )
+    assert _sync(_publish(tmp_path / "fresh", world, revoked=(7,)), trust_dir, anchor) == 0
     # A stale mirror: an older list in which entry 7 was not revoked yet.
-    assert (
-        main(
-            [
-                "sync",
-                str(_publish(tmp_path / "stale", world, issued_days_ago=1)),
-                "--trust-dir",
-                str(trust_dir),
-            ]
-        )
-        == 0
-    )
+    assert _sync(_publish(tmp_path / "stale", world, issued_days_ago=1), trust_dir) == 0
     assert "Kept the newer cached status list mosa/0" in capsys.readouterr().out
     store = load_trust_store(trust_dir)
     assert verify(world.qr_text(index=7), store.trust_list, status=store.status).reason == "revoked"
@@ -180,16 +121,7 @@ def test_sync_refuses_a_forged_trust_list(tmp_path: Path, world: World) -> None:
     source = _publish(tmp_path / "usb", world)
     (source / TRUST_LIST_FILE).write_text(make_world().signed_trust_list(9))  # another anchor
     trust_dir = tmp_path / "trust"
-    code = main(
-        [
-            "sync",
-            str(source),
-            "--trust-dir",
-            str(trust_dir),
-            "--anchor",
-            str(_anchor_file(tmp_path, world)),
-        ]
-    )
+    code = _sync(source, trust_dir, _anchor_file(tmp_path, world))
     assert code == 65
     assert not (trust_dir / TRUST_LIST_FILE).exists()
 
@@ -198,59 +130,32 @@ def test_sync_refuses_a_forged_status_list(tmp_path: Path, world: World) -> None
     source = _publish(tmp_path / "usb", world)
     (source / "mosa" / "0.jwt").write_text(make_world().status_list_jws(size=4096))
     trust_dir = tmp_path / "trust"
-    assert (
-        main(
-            [
-                "sync",
-                str(source),
-                "--trust-dir",
-                str(trust_dir),
-                "--anchor",
-                str(_anchor_file(tmp_path, world)),
-            ]
-        )
-        == 65
-    )
+    assert _sync(source, trust_dir, _anchor_file(tmp_path, world)) == 65
     assert not status_list_path(trust_dir, ISSUER, 0).exists()
 
 
 def test_sync_without_a_pinned_anchor_is_a_setup_error(tmp_path: Path, world: World) -> None:
     source = _publish(tmp_path / "usb", world)
-    assert main(["sync", str(source), "--trust-dir", str(tmp_path / "trust")]) == 78
+    assert _sync(source, tmp_path / "trust") == 78
 
 
 def test_sync_refuses_to_replace_a_pinned_anchor(tmp_path: Path, world: World) -> None:
     trust_dir = tmp_path / "trust"
-    assert (
-        main(
-            [
-                "sync",
-                str(_publish(tmp_path / "usb", world)),
-                "--trust-dir",
-                str(trust_dir),
-                "--anchor",
-                str(_anchor_file(tmp_path, world)),
-            ]
-        )
-        == 0
-    )
+    assert _sync(_publish(tmp_path / "usb", world), trust_dir, _anchor_file(tmp_path, world)) == 0
     other = tmp_path / "other.jwk"
     other.write_text(make_world().anchor_jwk())
-    assert (
-        main(["sync", str(tmp_path / "usb"), "--trust-dir", str(trust_dir), "--anchor", str(other)])
-        == 78
-    )
+    assert _sync(tmp_path / "usb", trust_dir, other) == 78
 
 
 def test_sync_from_an_unreachable_source(tmp_path: Path, world: World) -> None:
     trust_dir = tmp_path / "trust"
     trust_dir.mkdir()
     (trust_dir / "anchor.jwk").write_text(world.anchor_jwk())
-    assert main(["sync", "http://127.0.0.1:9/", "--trust-dir", str(trust_dir)]) == 69
-    assert main(["sync", str(tmp_path / "nowhere"), "--trust-dir", str(trust_dir)]) == 69
+    assert _sync("http://127.0.0.1:9/", trust_dir) == 69
+    assert _sync(tmp_path / "nowhere", trust_dir) == 69
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["sync", str(empty), "--trust-dir", str(trust_dir)]) == 69
+    assert _sync(empty, trust_dir) == 69
 
 
 def test_status_paths_below_a_source_are_always_relative() -> None:
@@ -267,26 +172,17 @@ def test_a_bad_anchor_file_is_never_pinned(tmp_path: Path, world: World) -> None
     trust_dir = tmp_path / "trust"
     bad = tmp_path / "bad.jwk"
     bad.write_text('{"kty": "EC"}')
-    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", str(bad)]) == 78
+    assert _sync(source, trust_dir, bad) == 78
     assert not (trust_dir / "anchor.jwk").exists()
     missing = str(tmp_path / "missing.jwk")
-    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", missing]) == 78
+    assert _sync(source, trust_dir, missing) == 78
     good = _anchor_file(tmp_path, world)
-    assert main(["sync", str(source), "--trust-dir", str(trust_dir), "--anchor", str(good)]) == 0
+    assert _sync(source, trust_dir, good) == 0
 
 
 def test_sync_refuses_a_status_list_dated_in_the_future(tmp_path: Path, world: World) -> None:
     source = _publish(tmp_path / "usb", world, issued_days_ago=-1)  # tomorrow
     trust_dir = tmp_path / "trust"
-    code = main(
-        [
-            "sync",
-            str(source),
-            "--trust-dir",
-            str(trust_dir),
-            "--anchor",
-            str(_anchor_file(tmp_path, world)),
-        ]
-    )
+    code = _sync(source, trust_dir, _anchor_file(tmp_path, world))
     assert code == 65
     assert not status_list_path(trust_dir, ISSUER, 0).exists()
