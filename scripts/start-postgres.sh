@@ -88,6 +88,12 @@ shared_buffers = 64MB
 EOF
 fi
 
+# A data directory left by an earlier run may belong to a postgres user since re-created with
+# another uid (a reinstalled server package): give it back before starting.
+if [[ $EUID -eq 0 && "$(stat -c %U "$data")" != postgres ]]; then
+    chown -R postgres: "$data"
+fi
+
 if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "starting on 127.0.0.1:${port}"
     # A stale pid file after a hard stop is handled by pg_ctl; -w waits until it accepts.
