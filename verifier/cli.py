@@ -145,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["sync"]:
         return _sync_main(arguments[1:])
-    args = _parse_usual(arguments) or build_parser().parse_args(arguments)
+    try:
+        args = _parse_usual(arguments) or build_parser().parse_args(arguments)
+    except SystemExit as exc:  # --help, or bad arguments (already reported, exit 64)
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         now = _parse_time(args.at) if args.at else None
         source = _read_input(args.input)
@@ -182,7 +185,10 @@ def _sync_main(argv: list[str]) -> int:
     parser.add_argument(
         "--anchor", type=Path, help="pin this anchor.jwk first (new trust directory)"
     )
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
     trust_dir: Path = args.trust_dir or default_trust_dir()
     from verifier.sync import install_anchor, open_source, sync
 
@@ -225,7 +231,9 @@ def _parse_time(text: str) -> datetime:
 def _read_input(arg: str) -> str | Path:
     """QR text (``str``) or an image path, from the INPUT argument."""
     if arg == "-":
-        return sys.stdin.read(_MAX_TEXT_READ)
+        # One line: a wedge scanner ends its scan with Enter, and waiting for end-of-file
+        # would keep the clerk waiting until someone pressed Ctrl-D.
+        return sys.stdin.readline(_MAX_TEXT_READ)
     path = Path(arg)
     suffix = path.suffix.lower()
     if suffix == _TEXT_SUFFIX or suffix in _IMAGE_SUFFIXES:
