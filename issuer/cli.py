@@ -122,7 +122,7 @@ def _fail(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
-# --- Issuer commands ----------------------------------------------------------------------
+# Issuer commands
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -358,7 +358,7 @@ def _cmd_export_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- Trust authority commands -------------------------------------------------------------
+# Trust authority commands
 
 
 def _cmd_authority_init(args: argparse.Namespace) -> int:
@@ -449,7 +449,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- Arguments ----------------------------------------------------------------------------
+# Arguments
 
 
 def _date(text: str) -> date:

@@ -107,7 +107,7 @@ def signed(hdr: dict[str, object] | bytes | str, payload: dict[str, object] | by
     return to_qr(craft(hdr, payload))
 
 
-# --- the genuine side -----------------------------------------------------------------------
+# the genuine side
 
 
 def test_genuine_credential_passes() -> None:
@@ -173,7 +173,7 @@ def test_naive_clock_is_a_usage_error_not_a_verdict() -> None:
         verify(GENUINE_TEXT, TRUST, status=STATUS, now=datetime(2027, 3, 15, 12))
 
 
-# --- alg ------------------------------------------------------------------------------------
+# alg
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
@@ -260,7 +260,7 @@ def test_alg_not_a_string(alg: object) -> None:
     check(signed(header(alg=alg), claims()), "malformed_token")
 
 
-# --- kid --------------------------------------------------------------------------------------
+# kid
 
 
 def test_unknown_kid() -> None:
@@ -332,7 +332,7 @@ def test_key_outside_its_window(kid: str, moment: datetime, reason: str) -> None
     check(to_qr(token), reason, now=moment)
 
 
-# --- header fields ----------------------------------------------------------------------------
+# header fields
 
 
 @pytest.mark.parametrize(
@@ -361,7 +361,7 @@ def test_extra_header_field(name: str, value: object) -> None:
     check(signed(header(**{name: value}), claims()), "forbidden_header")
 
 
-# --- duplicate JSON keys ----------------------------------------------------------------------
+# duplicate JSON keys
 
 _CLAIMS_JSON = json_bytes(claims()).decode()
 
@@ -397,7 +397,7 @@ def test_duplicate_json_keys(hdr: str, payload: str) -> None:
     check(signed(hdr, payload), "duplicate_json_key")
 
 
-# --- typ --------------------------------------------------------------------------------------
+# typ
 
 
 @pytest.mark.parametrize(
@@ -425,7 +425,7 @@ def test_status_list_presented_as_credential() -> None:
     check(to_qr(token), "wrong_token_kind")
 
 
-# --- tampering --------------------------------------------------------------------------------
+# tampering
 
 
 def _b64decode(segment: str) -> bytes:
@@ -535,7 +535,7 @@ def test_high_s_twin_is_the_same_credential() -> None:
     assert original.credential == other.credential
 
 
-# --- base64 -----------------------------------------------------------------------------------
+# base64
 
 
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["header", "payload", "signature"])
@@ -593,7 +593,7 @@ def test_segment_structure(token: str) -> None:
         check(to_qr(token), reason)
 
 
-# --- truncation -------------------------------------------------------------------------------
+# truncation
 
 
 def test_every_truncation_of_the_qr_text() -> None:
@@ -606,7 +606,7 @@ def test_every_truncation_of_the_token() -> None:
         refused(to_qr(GENUINE[:end]))
 
 
-# --- claims -----------------------------------------------------------------------------------
+# claims
 
 
 @pytest.mark.parametrize(
@@ -725,7 +725,7 @@ def test_holder_bound_credential_is_not_checked_here() -> None:
     check(to_qr(token), "holder_proof_required")
 
 
-# --- trust list -------------------------------------------------------------------------------
+# trust list
 
 
 def test_trust_list_with_a_bad_signature() -> None:
@@ -764,7 +764,7 @@ def test_trust_list_older_than_one_already_seen() -> None:
         TrustList.from_jws(trust_list_token("trustlist-seq6.jwt"), anchor(), min_sequence=7)
 
 
-# --- status lists -----------------------------------------------------------------------------
+# status lists
 
 
 def test_revoked() -> None:
@@ -824,7 +824,7 @@ def test_status_list_issued_in_the_future(tmp_path: Path, signer: str) -> None:
     check(GENUINE_TEXT, "status_list_invalid", status=status)
 
 
-# --- QR text ----------------------------------------------------------------------------------
+# QR text
 
 
 def test_odd_number_of_digits() -> None:
@@ -893,7 +893,7 @@ def test_eu_dcc() -> None:
     check("hc1:6BF", "foreign_eu_dcc")
 
 
-# --- JSON -------------------------------------------------------------------------------------
+# JSON
 
 
 def test_nesting_bomb_unclosed_in_payload() -> None:
@@ -960,7 +960,7 @@ def test_empty_payload_object() -> None:
     check(signed(header(), b"{}"), "missing_claim")
 
 
-# --- images -----------------------------------------------------------------------------------
+# images
 
 needs_scan = pytest.mark.skipif(
     importlib.util.find_spec("verifier.scan") is None, reason="verifier.scan is not there yet"
@@ -1076,7 +1076,7 @@ def test_image_content_goes_through_the_text_checks(texts: tuple[str, ...], reas
     check(_qr_images(*texts), reason)
 
 
-# --- properties -------------------------------------------------------------------------------
+# properties
 
 
 def _accepted_only_if_unchanged(text: str) -> None:

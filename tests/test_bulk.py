@@ -184,7 +184,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
     assert terminal.getvalue().endswith("\n")
 
 
-# --- PDF -------------------------------------------------------------------------------------
+# PDF
 
 
 @NEEDS_POPPLER
@@ -239,7 +239,7 @@ def test_pdf_has_one_sharp_scannable_letter_per_row(issuer_dir: IssuerDir, tmp_p
         assert expected in text, expected
 
 
-# --- Crash and memory, in subprocesses on the real clock -------------------------------------
+# Crash and memory, in subprocesses on the real clock
 
 
 def cli_command(issuer: IssuerDir, csv_path: Path, *output: object) -> list[str]:

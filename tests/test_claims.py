@@ -104,7 +104,7 @@ def test_round_trip_property(
     assert CredentialClaims.from_payload(made.to_payload()) == made
 
 
-# --- from_payload: the closed set -------------------------------------------------------------
+# from_payload: the closed set
 
 
 @pytest.mark.parametrize("name", ["iat", "sub", "name", "score", "nationalId", "ISS", ""])
@@ -129,7 +129,7 @@ def test_empty_payload() -> None:
         CredentialClaims.from_payload({})
 
 
-# --- each claim -------------------------------------------------------------------------------
+# each claim
 
 
 @pytest.mark.parametrize(

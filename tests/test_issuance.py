@@ -20,7 +20,7 @@ from verifier.claims import REQUIRED_CLAIMS
 from verifier.jws import CREDENTIAL_TYP, parse_compact
 from verifier.qrtext import decode_qr_text
 
-# --- Issuing -------------------------------------------------------------------------------
+# Issuing
 
 
 def test_issued_credential_verifies_with_names_from_the_trust_list(issue, trust_dir, now):
@@ -146,7 +146,7 @@ def test_a_key_readable_by_others_stops_issuance(issue, issuer_dir):
         issue()
 
 
-# --- Key files ------------------------------------------------------------------------------
+# Key files
 
 
 def test_key_file_is_created_owner_only_and_never_overwritten(tmp_path):
@@ -196,7 +196,7 @@ def test_only_unencrypted_p256_keys_load(tmp_path, pem):
         load_private_key(path)
 
 
-# --- The issuer directory -----------------------------------------------------------------
+# The issuer directory
 
 
 def test_init_creates_a_private_directory_with_an_active_first_key(issuer_dir):

@@ -52,7 +52,7 @@ def parse(
     return parse_compact(craft(hdr, claims() if payload is None else payload), typ)
 
 
-# --- parsing ----------------------------------------------------------------------------------
+# parsing
 
 
 def test_parse_genuine_token() -> None:
@@ -97,7 +97,7 @@ def test_segment_count(token: str) -> None:
     assert type(raised.value) is errors.MalformedToken
 
 
-# --- base64url --------------------------------------------------------------------------------
+# base64url
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_non_canonical_signature_encoding() -> None:
         parse_compact(f"{h}.{p}.{s[:-1]}{sibling}", CREDENTIAL_TYP)
 
 
-# --- header -----------------------------------------------------------------------------------
+# header
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_check_kid_refuses(kid: str) -> None:
         check_kid(kid)
 
 
-# --- JSON -------------------------------------------------------------------------------------
+# JSON
 
 
 @pytest.mark.parametrize(
@@ -343,7 +343,7 @@ def test_arbitrary_json_payload_parses_or_is_refused(value: object) -> None:
     assert jws.unverified_payload == value
 
 
-# --- signing and checking ---------------------------------------------------------------------
+# signing and checking
 
 
 def test_sign_compact_round_trip() -> None:

@@ -219,7 +219,7 @@ def test_keys_example_issuers_publish_where_the_trust_list_points() -> None:
         assert dict(config.benefit_names) == dict(listed.benefits)
 
 
-# --- Atomicity under SIGKILL ---------------------------------------------------------------
+# Atomicity under SIGKILL
 
 #: Publishes again and again, each time as of one second later, until killed.
 WORKER = """

@@ -104,7 +104,7 @@ def registry(open_registry: Callable[..., Registry]) -> Registry:
     return open_registry()
 
 
-# --- Issuing --------------------------------------------------------------------------------
+# Issuing
 
 
 def test_issue_stores_a_signed_credential(
@@ -352,7 +352,7 @@ def test_invalid_requests_are_refused(fields: dict[str, object]) -> None:
         request(fields.pop("request_id", "req-1"), **fields)  # type: ignore[arg-type]
 
 
-# --- Status ---------------------------------------------------------------------------------
+# Status
 
 
 def test_status_changes_are_kept(registry: Registry, clock: Clock) -> None:
@@ -448,7 +448,7 @@ def test_non_valid_entries_make_the_published_list(registry: Registry) -> None:
         registry.non_valid_entries(1)
 
 
-# --- Opening, schema, integrity ------------------------------------------------------------
+# Opening, schema, integrity
 
 
 def test_a_registry_belongs_to_one_issuer(
@@ -575,7 +575,7 @@ def test_index_permutation_is_a_keyed_bijection() -> None:
         a(1 << 20)
 
 
-# --- Helpers --------------------------------------------------------------------------------
+# Helpers
 
 
 def _execute(url: str, statement: str) -> None:

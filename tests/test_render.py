@@ -97,7 +97,7 @@ def png_image(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-# --- Round trips --------------------------------------------------------------------------
+# Round trips
 
 
 @pytest.mark.parametrize("ecc", LEVELS)
@@ -201,7 +201,7 @@ def test_render_text(credential: str) -> None:
     assert render_text(credential) == credential + "\n"
 
 
-# --- The symbol is qrcode's -----------------------------------------------------------------
+# The symbol is qrcode's
 
 
 def test_credential_fits_version_11_at_m(credential: str) -> None:
@@ -264,7 +264,7 @@ def test_qr_symbol_is_frozen(credential: str) -> None:
         symbol.version = 1  # type: ignore[misc]
 
 
-# --- Refusals -------------------------------------------------------------------------------
+# Refusals
 
 
 @pytest.mark.parametrize(
@@ -324,7 +324,7 @@ def test_ecc_accepts_its_letter(credential: str) -> None:
     assert qr_matrix(credential, "Q").ecc is ErrorCorrection.Q  # type: ignore[arg-type]
 
 
-# --- Files ----------------------------------------------------------------------------------
+# Files
 
 
 @pytest.mark.parametrize("name", ["letter.png", "LETTER.PNG", "letter.svg", "letter.txt"])

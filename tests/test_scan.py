@@ -162,7 +162,7 @@ def credential_qr() -> Image.Image:
     return qr_image(CREDENTIAL)
 
 
-# --- Reading: formats and kinds of source -------------------------------------------------
+# Reading: formats and kinds of source
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
@@ -222,7 +222,7 @@ def test_a_callers_image_is_left_as_it_was(tmp_path: Path, credential_qr: Image.
         assert (image.mode, image.size) == ("RGB", (2400, 2400))
 
 
-# --- Photos -------------------------------------------------------------------------------
+# Photos
 
 
 # (blur sigma, noise sigma, JPEG quality): a plain read, then frames only the denoising
@@ -279,7 +279,7 @@ print(json.dumps({"read": text == sys.argv[2], "peak_kib": peak}))
     assert measured["peak_kib"] < 200 * 1024
 
 
-# --- Refusals: size -----------------------------------------------------------------------
+# Refusals: size
 
 
 @pytest.mark.parametrize("side", [20_000, 11_000])
@@ -368,7 +368,7 @@ def test_over_the_default_byte_cap_is_refused() -> None:
         read_qr_texts(b"\x89PNG\r\n\x1a\n" + bytes(20 * MIB))
 
 
-# --- Refusals: not an image we accept -----------------------------------------------------
+# Refusals: not an image we accept
 
 
 @pytest.mark.parametrize("image_format", ["GIF", "BMP", "TIFF"])
@@ -424,7 +424,7 @@ def test_a_missing_file_or_a_text_mode_file_is_a_usage_error(tmp_path: Path) -> 
         scan_credential_text(42)  # type: ignore[arg-type]
 
 
-# --- What the image holds -----------------------------------------------------------------
+# What the image holds
 
 
 def test_a_light_on_dark_code_is_read(credential_qr: Image.Image) -> None:
@@ -470,7 +470,7 @@ def test_a_foreign_qr_alone_is_passed_on_for_the_text_decoder_to_name() -> None:
     assert scan_credential_text(sheet) == smart_health_card
 
 
-# --- Nothing but plainclaim errors --------------------------------------------------------
+# Nothing but plainclaim errors
 
 IMAGE_MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"RIFF\x00\x10\x00\x00WEBPVP8 ", b""]
 SMALL_IMAGES = [

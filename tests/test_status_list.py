@@ -64,7 +64,7 @@ def _with_list(**changes: object) -> dict[str, object]:
     return _payload(status_list={**status_list, **changes})
 
 
-# --- Vectors of draft-ietf-oauth-status-list (section 4 and appendix C) ---------------------
+# Vectors of draft-ietf-oauth-status-list (section 4 and appendix C)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_draft_appendix_c_vectors(bits: int, lst: str, statuses: dict[int, int])
     assert status_list.to_bytes() == expected.to_bytes()  # every other entry is VALID
 
 
-# --- Lookups ---------------------------------------------------------------------------------
+# Lookups
 
 
 def test_status_lookups() -> None:
@@ -209,7 +209,7 @@ def test_codes_above_3_are_not_guessed() -> None:
         status_list.is_revoked(0)
 
 
-# --- Builder ---------------------------------------------------------------------------------
+# Builder
 
 
 def test_builder_set_get_and_overwrite() -> None:
@@ -278,7 +278,7 @@ def test_the_verifier_never_imports_zopfli() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
-# --- Round trips (hypothesis) ----------------------------------------------------------------
+# Round trips (hypothesis)
 
 
 @st.composite
@@ -353,7 +353,7 @@ def test_arbitrary_payloads_only_raise_status_list_invalid(payload: dict[str, ob
         parse_status_list_claims(payload, expected_uri=None)
 
 
-# --- Hostile and malformed lists -------------------------------------------------------------
+# Hostile and malformed lists
 
 
 def _zero_bomb(total: int, chunk: int = 1 << 24) -> bytes:
@@ -514,7 +514,7 @@ def test_constructor_validates_the_byte_array() -> None:
         StatusList(bytearray(3), 2, 12)  # type: ignore[arg-type]
 
 
-# --- Token payload ---------------------------------------------------------------------------
+# Token payload
 
 
 def test_payload_round_trip_through_json() -> None:

@@ -84,7 +84,7 @@ def signed_variant(change: Callable[[dict[str, object]], object]) -> str:
     return sign(payload)
 
 
-# --- the anchor -------------------------------------------------------------------------------
+# the anchor
 
 
 def test_anchor_round_trip() -> None:
@@ -132,7 +132,7 @@ def test_anchor_non_canonical_coordinate() -> None:
             AnchorKey.from_jwk({**ANCHOR_JWK, "x": x[:-1] + sibling})
 
 
-# --- building and signing ---------------------------------------------------------------------
+# building and signing
 
 
 def test_build_to_payload_from_payload() -> None:
@@ -205,7 +205,7 @@ def test_expiry_with_leeway() -> None:
     assert built.expires == datetime.fromtimestamp(EXP, UTC)
 
 
-# --- from_jws refusals ------------------------------------------------------------------------
+# from_jws refusals
 
 
 def test_rollback() -> None:
@@ -295,7 +295,7 @@ def test_vector_rollback_list() -> None:
         TrustList.from_jws(trust_list_token("trustlist-seq6.jwt"), anchor(), min_sequence=7)
 
 
-# --- payload refusals -------------------------------------------------------------------------
+# payload refusals
 
 
 def _issuer(payload: dict[str, object], index: int = 0) -> dict[str, object]:
@@ -442,7 +442,7 @@ def test_payload_not_a_trust_list(payload: bytes) -> None:
         TrustList.from_jws(_resigned(payload), anchor())
 
 
-# --- the trust directory ----------------------------------------------------------------------
+# the trust directory
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ class PlainclaimError(Exception):
         self.detail = detail
 
 
-# --- The credential is bad: INVALID -------------------------------------------------------
+# The credential is bad: INVALID
 
 
 class CredentialInvalid(PlainclaimError):
@@ -261,7 +261,7 @@ class Suspended(CredentialInvalid):
     reason = "suspended"
 
 
-# --- We cannot tell: INDETERMINATE ---------------------------------------------------------
+# We cannot tell: INDETERMINATE
 
 
 class CannotVerify(PlainclaimError):
@@ -342,7 +342,7 @@ class HolderProofRequired(CannotVerify):
     reason = "holder_proof_required"
 
 
-# --- Not about a credential at all ----------------------------------------------------------
+# Not about a credential at all
 
 
 class UsageError(PlainclaimError):

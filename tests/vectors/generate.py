@@ -117,7 +117,7 @@ def ensure_keys() -> None:
         )
 
 
-# --- keeping genuine (randomised) signatures stable across rebuilds ---------------------------
+# keeping genuine (randomised) signatures stable across rebuilds
 
 _PREVIOUS: dict[str, str] = {}
 
@@ -167,7 +167,7 @@ def genuine(name: str, **kwargs: object) -> str:
     return stable(credential_token(**kwargs), kid)  # type: ignore[arg-type]
 
 
-# --- trust lists ------------------------------------------------------------------------------
+# trust lists
 
 
 def _trusted_key(kid: str, issuer_id: str) -> TrustedKey:
@@ -286,7 +286,7 @@ def write_status_lists() -> None:
         path.write_text(token + "\n")
 
 
-# --- cases ------------------------------------------------------------------------------------
+# cases
 
 
 @dataclass
@@ -1068,7 +1068,7 @@ def trust_cases() -> list[Case]:
     ]
 
 
-# --- images -----------------------------------------------------------------------------------
+# images
 
 
 def qr_image(text: str) -> Image.Image:
