@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bench.demo_world import World, make_world
 from issuer.render import write_credential
 from verifier.cli import main
+from verifier.status_store import status_list_path
 from verifier.trust_dir import TRUST_LIST_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,3 +117,48 @@ def test_a_wedge_scan_on_stdin_is_answered_without_waiting_for_end_of_file(
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_counter_session_answers_scan_after_scan(
+    world: World, trust_dir: Path, tmp_path: Path
+) -> None:
+    scans = f"{world.qr_text(index=5)}\r\n\r\nPC1:123\r\n{world.qr_text(index=6)}\n"
+    completed = subprocess.run(
+        [sys.executable, "-m", "verifier.cli", "--trust-dir", str(trust_dir), "--json",
+         "--each-line", "-"],
+        input=scans,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )  # fmt: skip
+    verdicts = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [(v["status"], v["reason"]) for v in verdicts] == [
+        ("VALID", "valid"),
+        ("INVALID", "odd_digit_count"),
+        ("VALID", "valid"),
+    ]
+
+
+def test_a_counter_session_picks_up_a_sync(world: World, trust_dir: Path) -> None:
+    from verifier.counter import run_counter
+    from verifier.trust_dir import record_sequence
+
+    answers: list[str] = []
+
+    def scans() -> Iterator[str]:
+        yield world.qr_text(index=7)
+        # A sync while the counter is open: entry 7 is now revoked.
+        status_list_path(trust_dir, "mosa", 0).write_text(
+            world.status_list_jws(size=4096, revoked=(7,))
+        )
+        record_sequence(trust_dir, 1)
+        yield world.qr_text(index=7)
+
+    assert run_counter(trust_dir, scans(), lambda result: answers.append(result.reason)) == 0
+    assert answers == ["valid", "revoked"]
+
+
+def test_each_line_needs_standard_input(world: World, trust_dir: Path) -> None:
+    assert _run("--trust-dir", trust_dir, "--each-line", world.qr_text(index=5)) == 64

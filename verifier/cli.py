@@ -3,6 +3,7 @@
 Usage::
 
     plainclaim-verify [--trust-dir DIR] [--at ISO8601] [--json] INPUT
+    plainclaim-verify [--trust-dir DIR] [--json] --each-line -
     plainclaim-verify sync SOURCE [--trust-dir DIR] [--anchor FILE]
 
 INPUT is an image file (PNG, JPEG, WebP), a ``.txt`` file holding QR text, the QR text itself,
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--each-line",
+        action="store_true",
+        help="with INPUT -: keep verifying scans, one per line, until end of input (a counter)",
+    )
+    parser.add_argument(
         "input", metavar="INPUT", help="image file, .txt file, QR text, or - for stdin"
     )
     return parser
@@ -102,6 +108,7 @@ class _Arguments(NamedTuple):
     at: str | None
     json: bool
     input: str
+    each_line: bool = False
 
 
 _OPTIONS_WITH_VALUE: Final = ("--trust-dir", "--at")
@@ -114,12 +121,14 @@ def _parse_usual(arguments: list[str]) -> _Arguments | None:
     and refuses exactly as it always has.
     """
     values: dict[str, str] = {}
-    as_json = False
+    as_json = each_line = False
     positional: list[str] = []
     words = iter(arguments)
     for word in words:
         if word == "--json":
             as_json = True
+        elif word == "--each-line":
+            each_line = True
         elif word in _OPTIONS_WITH_VALUE:
             value = next(words, None)
             if value is None or value.startswith("-"):
@@ -137,6 +146,7 @@ def _parse_usual(arguments: list[str]) -> _Arguments | None:
         at=values.get("--at"),
         json=as_json,
         input=positional[0],
+        each_line=each_line,
     )
 
 
@@ -150,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or bad arguments (already reported, exit 64)
         return exc.code if isinstance(exc.code, int) else 0
     try:
-        now = _parse_time(args.at) if args.at else None
-        source = _read_input(args.input)
-        result = _verify(source, args.trust_dir or default_trust_dir(), now)
+        return _run(args)
     except errors.UsageError as exc:
         print(f"plainclaim-verify: {exc.detail or exc.reason}", file=sys.stderr)
         return exc.exit_code
@@ -163,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         # Exit 1 would read as INVALID: an I/O failure is the verifier's problem, not the card's.
         print(f"plainclaim-verify: {exc.strerror or exc}", file=sys.stderr)
         return EX_IOERR
+
+
+def _run(args: _Arguments | argparse.Namespace) -> int:
+    now = _parse_time(args.at) if args.at else None
+    trust_dir = args.trust_dir or default_trust_dir()
+    if args.each_line:
+        return _counter(trust_dir, args.input, now, args.json)
+    result = _verify(_read_input(args.input), trust_dir, now)
     _print(result, as_json=args.json)
     return EXIT_CODES[result.status]
 
@@ -248,14 +264,36 @@ def _read_input(arg: str) -> str | Path:
     return arg
 
 
-def _verify(source: str | Path, trust_dir: Path, now: datetime | None) -> VerificationResult:
-    from verifier.trust_dir import load_trust_store
-    from verifier.verify import verify
+def _counter(trust_dir: Path, source: str, now: datetime | None, as_json: bool) -> int:
+    if source != "-":
+        raise errors.UsageError("--each-line reads scans from standard input: give - as INPUT")
+    _check_trust_dir(trust_dir)
+    from verifier.counter import run_counter
 
+    def answer(result: VerificationResult) -> None:
+        _print(result, as_json=as_json)
+        if not as_json:
+            print()  # a blank line between verdicts
+        sys.stdout.flush()
+
+    try:
+        return run_counter(trust_dir, sys.stdin, answer, now=now)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _check_trust_dir(trust_dir: Path) -> None:
     if not trust_dir.is_dir():
         raise errors.ConfigurationError(
             f"trust directory {trust_dir} does not exist: pass --trust-dir or sync one first"
         )
+
+
+def _verify(source: str | Path, trust_dir: Path, now: datetime | None) -> VerificationResult:
+    from verifier.trust_dir import load_trust_store
+    from verifier.verify import verify
+
+    _check_trust_dir(trust_dir)
     try:
         store = load_trust_store(trust_dir)
     except errors.UsageError:
