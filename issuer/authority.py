@@ -33,6 +33,7 @@ from typing import Final
 from issuer.keys import generate_private_key, load_private_key, write_private_key
 from verifier import errors
 from verifier.claims import BENEFIT_CODE, ISSUER_ID, MAX_TIMESTAMP
+from verifier.clock import aware_now
 from verifier.jws import TRUST_LIST_TYP, check_kid, sign_compact
 from verifier.keys import ALGORITHM, jwk_thumbprint, public_key_from_jwk
 from verifier.trust import (
@@ -168,7 +169,7 @@ class Authority:
         its whole JWKS. A kid or a key that is on the list elsewhere is refused.
         """
         issuer = self._issuer(issuer_id)
-        first_day = not_before or _aware(now).astimezone(UTC).date()
+        first_day = not_before or aware_now(now).astimezone(UTC).date()
         last_day = not_after or first_day + timedelta(days=DEFAULT_KEY_VALIDITY_DAYS)
         if last_day < first_day:
             raise errors.UsageError(f"not-after {last_day} is before not-before {first_day}")
@@ -244,7 +245,7 @@ class Authority:
         """
         days = self.state.validity_days if validity_days is None else validity_days
         _check_validity_days(days)
-        issued_at = int(_aware(now).timestamp())
+        issued_at = int(aware_now(now).timestamp())
         sequence = self.state.sequence + 1
         trust_list = _build(self.state, sequence, issued_at, issued_at + days * 86400)
         private_key = load_private_key(self.path / ANCHOR_KEY_FILE)
@@ -427,11 +428,3 @@ def _check_validity_days(days: int) -> None:
 
 def _utc_timestamp(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp())
-
-
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise errors.UsageError("now must be timezone-aware")
-    return now

@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final, Protocol, TextIO
 
@@ -43,6 +43,7 @@ from issuer.letters import Letter, LetterPdf
 from issuer.registry import IssuedRecord, IssueRequest, Registry, Signer
 from issuer.render import ErrorCorrection, qr_matrix, render_png
 from verifier import errors
+from verifier.clock import aware_now
 from verifier.qrtext import encode_qr_text
 
 REQUIRED_COLUMNS: Final = ("case_ref", "benefit", "valid_until")
@@ -204,9 +205,7 @@ def issue_bulk(
         ``--batch-id`` reused for another file); the rows before it were issued.
     """
     started = time.monotonic()
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is None:
-        raise errors.UsageError("now must be timezone-aware")
+    moment = aware_now(now)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise errors.UsageError(f"the batch size must be 1 to {MAX_BATCH_SIZE}")
     config = issuer.config

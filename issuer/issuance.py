@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from issuer.errors import RequestInvalid
 from issuer.issuer_dir import IssuerConfig, IssuerDir, load_zone
 from issuer.registry import IssueRequest, Registry, Signer
-from verifier import errors
 from verifier.claims import CredentialClaims, StatusRef
+from verifier.clock import aware_now
 from verifier.jws import CREDENTIAL_TYP, sign_compact
 from verifier.qrtext import encode_qr_text
 
@@ -88,7 +88,7 @@ def issue_credential(
     ``request_id`` returns the credential issued for it the first time (``replayed``), so a
     retry after a crash never issues twice. ``now`` must be timezone-aware.
     """
-    moment = _aware(now)
+    moment = aware_now(now)
     not_before, expires = validity_window(
         issuer.config, benefit, valid_until, valid_from=valid_from, now=moment
     )
@@ -164,7 +164,7 @@ def validity_window(
             f"(configured: {', '.join(config.benefits)})"
         )
     zone = load_zone(config.timezone)
-    today = _aware(now).astimezone(zone).date()
+    today = aware_now(now).astimezone(zone).date()
     if valid_until < today:
         raise ValidityInPast(f"valid-until {valid_until} is before today ({today}, {zone.key})")
     if valid_from is not None and valid_from < today:
@@ -184,11 +184,3 @@ def validity_window(
 
 def _start_of(day: date, zone: ZoneInfo) -> int:
     return int(datetime.combine(day, time(0), tzinfo=zone).timestamp())
-
-
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise errors.UsageError("now must be timezone-aware")
-    return now

@@ -42,6 +42,7 @@ from issuer.issuance import open_registry
 from issuer.issuer_dir import IssuerDir
 from issuer.registry import Registry
 from verifier import errors
+from verifier.clock import aware_now
 from verifier.jws import STATUS_LIST_TYP, sign_compact
 from verifier.status_list import StatusListBuilder, StatusValue, status_list_claims
 from verifier.sync import status_relative_path
@@ -104,9 +105,7 @@ def publish_status_lists(
     """
     config = issuer.config
     template = config.required_status_uri()
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is None:
-        raise errors.UsageError("now must be timezone-aware")
+    moment = aware_now(now)
     if validity <= timedelta(0) or ttl <= timedelta(0):
         raise errors.UsageError("validity and ttl must be positive")
     kid, private_key = issuer.signing_key()

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Final, Union
 
 from verifier import errors
 from verifier.claims import StatusRef, checked_claim_values
+from verifier.clock import aware_now
 from verifier.jws import CREDENTIAL_TYP, UnverifiedJws, check_kid, parse_compact, verify_signature
 from verifier.messages import age_description
 from verifier.qrtext import decode_qr_bytes
@@ -78,10 +79,8 @@ def verify(
     "not revoked" is never assumed. ``now`` defaults to the current time and must be
     timezone-aware.
     """
-    moment = now or datetime.now(UTC)
+    moment = aware_now(now)
     try:
-        if moment.tzinfo is None:  # _timestamp's check, inline: this runs every verification
-            raise errors.UsageError("now must be timezone-aware")
         credential = _verify(source, trust, status, moment.timestamp(), policy)
     except errors.UsageError:
         raise
@@ -102,7 +101,7 @@ def verify_or_raise(
     policy: VerifyPolicy = DEFAULT_POLICY,
 ) -> VerifiedCredential:
     """Like :func:`verify`, but return the credential or raise the refusal's error."""
-    return _verify(source, trust, status, _timestamp(now), policy)
+    return _verify(source, trust, status, aware_now(now).timestamp(), policy)
 
 
 def _verify(
@@ -202,14 +201,6 @@ def _status_warnings(
         return ()
     age = age_description(credential.status_as_of, moment)
     return (f"The revocation data on this device is {age} old. Sync the verifier soon.",)
-
-
-def _timestamp(now: datetime | None) -> float:
-    if now is None:
-        return datetime.now(UTC).timestamp()
-    if now.tzinfo is None:
-        raise errors.UsageError("now must be timezone-aware")
-    return now.timestamp()
 
 
 def _scanned_text(source: CredentialSource) -> str:
